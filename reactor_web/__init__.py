@@ -1,0 +1,1 @@
+"""reactor-web: Reactor's realtime AI video in a Reflex web app, from Python."""
