@@ -205,9 +205,7 @@ def commands_from_openapi(schema: Any) -> list[CommandSpec]:
         if not isinstance(path, str) or not path.startswith("/events/") or not isinstance(item, dict):
             continue
         post = item.get("post") or {}
-        body = (
-            ((post.get("requestBody") or {}).get("content") or {}).get("application/json", {}).get("schema") or {}
-        )
+        body = ((post.get("requestBody") or {}).get("content") or {}).get("application/json", {}).get("schema") or {}
         body = _resolve_ref(schema, body)
         required = set(body.get("required") or [])
         flat: dict[str, dict[str, Any]] = {}

@@ -13,8 +13,9 @@ def control_request(method: str, request_id: int, data: dict[str, Any]) -> str:
     return encode_json({"type": "request", "method": method, "request_id": request_id, "data": data})
 
 
-def control_response(method: str, request_id: int, data: dict[str, Any] | None = None,
-                     error: dict[str, str] | None = None) -> str:
+def control_response(
+    method: str, request_id: int, data: dict[str, Any] | None = None, error: dict[str, str] | None = None
+) -> str:
     frame: dict[str, Any] = {"type": "response", "method": method, "request_id": request_id, "data": data or {}}
     if error is not None:
         frame["error"] = error

@@ -1,4 +1,4 @@
-"""HTTP bodies of the coordinator and transport APIs (Part A §3–§5, Part B §B.1).
+"""HTTP bodies of the coordinator and transport APIs (Part A §3-§5, Part B §B.1).
 
 Parsing is Zod-like: unknown keys are ignored, a missing or mistyped required field raises
 :class:`ProtocolError`.

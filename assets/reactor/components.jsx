@@ -1,0 +1,328 @@
+// Browser side of reactor-web: one WebRTC peer per tab to the Reflex backend (the relay), and the
+// components that use it. The backend holds the GPU session; this peer only carries the model's video
+// down and the camera up, so the page never talks to the GPU or sees an API key.
+import React, { useEffect, useRef, useState, useSyncExternalStore } from "react";
+
+const HEARTBEAT_MS = 1000;
+const STATS_EVERY_BEATS = 2;
+const ICE_GATHER_TIMEOUT_MS = 3000;
+const RESTART_DELAY_MS = 1000;
+
+// ---- the page's relay peer ---------------------------------------------------------------------
+
+const listeners = new Set();
+let snapshot = { relay: null, stream: null, state: "new" };
+function publish(patch) {
+  snapshot = { ...snapshot, ...patch };
+  listeners.forEach((fn) => fn());
+}
+function subscribe(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+const getSnapshot = () => snapshot;
+// The camera outlives relay restarts: a new peer picks it up.
+let cameraTrack = null;
+
+function preferVp8(transceiver) {
+  // VP8 costs the backend about half of H.264's CPU per stream.
+  try {
+    const codecs = RTCRtpReceiver.getCapabilities("video").codecs;
+    const rank = (c) => (c.mimeType === "video/VP8" ? 0 : 1);
+    transceiver.setCodecPreferences([...codecs].sort((a, b) => rank(a) - rank(b)));
+  } catch (err) {
+    console.debug("reactor-web: codec preferences not applied", err);
+  }
+}
+
+function waitForIceGathering(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      pc.removeEventListener("icegatheringstatechange", check);
+      clearTimeout(timer);
+      resolve();
+    };
+    const check = () => pc.iceGatheringState === "complete" && done();
+    const timer = setTimeout(done, ICE_GATHER_TIMEOUT_MS);
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
+
+class Relay {
+  constructor(iceServers, sendOffer) {
+    this.iceServers = iceServers || [];
+    this.sendOffer = sendOffer;
+    this.closed = false;
+    this.offerId = 0;
+    this.timers = [];
+    this.start();
+  }
+
+  start() {
+    if (this.closed) return;
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    this.pc = pc;
+    this.channel = pc.createDataChannel("relay");
+    this.model = pc.addTransceiver("video", { direction: "recvonly" });
+    this.webcam = pc.addTransceiver("video", { direction: "sendonly" });
+    preferVp8(this.model);
+    if (cameraTrack) this.webcam.sender.replaceTrack(cameraTrack);
+    pc.ontrack = (event) => {
+      if (event.transceiver === this.model) publish({ stream: new MediaStream([event.track]) });
+    };
+    pc.onconnectionstatechange = () => {
+      publish({ state: pc.connectionState });
+      if (pc.connectionState === "failed") this.restart();
+    };
+    this.channel.onopen = () => this.beat();
+    this.offer(pc);
+  }
+
+  async offer(pc) {
+    const id = ++this.offerId;
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForIceGathering(pc);
+    if (pc !== this.pc || this.closed) return;
+    this.pendingId = id;
+    this.sendOffer(
+      JSON.stringify({ id, sdp: pc.localDescription.sdp, model_mid: this.model.mid, webcam_mid: this.webcam.mid }),
+    );
+  }
+
+  async applyAnswer(raw) {
+    if (!raw || !this.pc) return;
+    let answer;
+    try {
+      answer = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (answer.error) {
+      console.warn("reactor-web relay:", answer.error);
+      return;
+    }
+    if (answer.id !== this.pendingId || this.pc.signalingState !== "have-local-offer") return;
+    this.pendingId = null;
+    await this.pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+  }
+
+  beat() {
+    let beats = 0;
+    const timer = setInterval(async () => {
+      const channel = this.channel;
+      if (!channel || channel.readyState !== "open") return;
+      const message = { t: Date.now() };
+      if (++beats % STATS_EVERY_BEATS === 0) message.stats = await this.browserStats();
+      if (channel.readyState === "open") channel.send(JSON.stringify(message));
+    }, HEARTBEAT_MS);
+    this.timers.push(timer);
+  }
+
+  async browserStats() {
+    const out = {};
+    try {
+      const report = await this.pc.getStats();
+      report.forEach((s) => {
+        if (s.type === "inbound-rtp" && s.kind === "video") {
+          out.frames_per_second = s.framesPerSecond;
+          out.jitter = s.jitter;
+          out.packets_lost = s.packetsLost;
+          out.frames_decoded = s.framesDecoded;
+          out.bytes_received = s.bytesReceived;
+        }
+        if (s.type === "candidate-pair" && s.state === "succeeded" && s.currentRoundTripTime !== undefined) {
+          out.rtt_ms = s.currentRoundTripTime * 1000;
+        }
+      });
+    } catch (err) {
+      console.debug("reactor-web: getStats failed", err);
+    }
+    return out;
+  }
+
+  restart() {
+    if (this.closed) return;
+    this.teardown();
+    this.timers.push(setTimeout(() => this.start(), RESTART_DELAY_MS));
+  }
+
+  setCamera(track) {
+    cameraTrack = track;
+    if (this.webcam && this.pc && this.pc.signalingState !== "closed") {
+      this.webcam.sender.replaceTrack(track).catch((err) => console.warn("reactor-web: camera", err));
+    }
+  }
+
+  teardown() {
+    this.timers.forEach((t) => clearInterval(t));
+    this.timers = [];
+    if (this.pc) this.pc.close();
+    this.pc = null;
+    publish({ stream: null, state: "closed" });
+  }
+
+  close() {
+    this.closed = true;
+    this.teardown();
+  }
+}
+
+// ---- components -------------------------------------------------------------------------------
+
+// Owns the tab's relay peer: mount it once per page. `answer` is the backend's reply to `onOffer`.
+export function ReactorProvider({ answer, onOffer, iceServers, children }) {
+  const offerRef = useRef(onOffer);
+  offerRef.current = onOffer;
+  useEffect(() => {
+    const relay = new Relay(iceServers, (offer) => offerRef.current && offerRef.current(offer));
+    publish({ relay });
+    return () => {
+      // React StrictMode mounts twice in dev: the first peer must be closed here.
+      relay.close();
+      if (snapshot.relay === relay) publish({ relay: null });
+    };
+  }, [JSON.stringify(iceServers || [])]);
+  useEffect(() => {
+    if (snapshot.relay) snapshot.relay.applyAnswer(answer);
+  }, [answer]);
+  return <>{children}</>;
+}
+
+const overlayStyle = {
+  position: "absolute",
+  inset: 0,
+  display: "flex",
+  alignItems: "center",
+  justifyContent: "center",
+  color: "#ddd",
+  fontFamily: "monospace",
+  fontSize: "1rem",
+  pointerEvents: "none",
+};
+
+// The model's video; while there is none, the status text in its place.
+export function ReactorView({ status, muted = true, objectFit = "contain", style, className, ref, id, ...rest }) {
+  const videoRef = useRef(null);
+  const { stream } = useSyncExternalStore(subscribe, getSnapshot);
+  useEffect(() => {
+    const video = videoRef.current;
+    if (!video) return;
+    video.srcObject = stream;
+    if (stream) video.play().catch((err) => console.warn("reactor-web: video.play()", err));
+    return () => {
+      video.srcObject = null;
+    };
+  }, [stream]);
+  const showVideo = Boolean(stream) && status === "ready";
+  return (
+    <div
+      ref={ref}
+      id={id}
+      className={className}
+      data-status={status}
+      style={{ position: "relative", background: "#000", overflow: "hidden", ...style }}
+      {...rest}
+    >
+      <video
+        ref={videoRef}
+        data-testid="reactor-video"
+        muted={muted}
+        playsInline
+        autoPlay
+        style={{ width: "100%", height: "100%", objectFit, display: showVideo ? "block" : "none" }}
+      />
+      {!showVideo && (
+        <div data-testid="reactor-view-status" style={overlayStyle}>
+          {status}
+        </div>
+      )}
+    </div>
+  );
+}
+
+const DENIED = "Camera access denied. Please allow access in your browser settings.";
+
+// The user's camera: previewed here, sent to the backend while `publish` is on.
+export function WebcamStream({
+  publish: publishing = true,
+  videoConstraints,
+  showWebcam = true,
+  objectFit = "cover",
+  onCameraChange,
+  style,
+  className,
+  ref,
+  id,
+  ...rest
+}) {
+  const videoRef = useRef(null);
+  const streamRef = useRef(null);
+  const [camera, setCamera] = useState({ state: "starting", track: null });
+  const { relay } = useSyncExternalStore(subscribe, getSnapshot);
+  const notify = useRef(onCameraChange);
+  notify.current = onCameraChange;
+
+  useEffect(() => {
+    let cancelled = false;
+    const constraints = videoConstraints || { width: { ideal: 1280 }, height: { ideal: 720 } };
+    navigator.mediaDevices
+      .getUserMedia({ video: constraints, audio: false })
+      .then((stream) => {
+        if (cancelled) {
+          stream.getTracks().forEach((t) => t.stop());
+          return;
+        }
+        streamRef.current = stream;
+        if (videoRef.current) videoRef.current.srcObject = stream;
+        setCamera({ state: "on", track: stream.getVideoTracks()[0] || null });
+      })
+      .catch((err) => {
+        if (cancelled) return;
+        const denied = err && (err.name === "NotAllowedError" || err.name === "PermissionDeniedError");
+        setCamera({ state: denied ? "denied" : "error", track: null, error: String(err) });
+      });
+    return () => {
+      cancelled = true;
+      // Unlike the JS SDK, really stop the camera on unmount (read through a ref, not a stale closure).
+      if (streamRef.current) streamRef.current.getTracks().forEach((t) => t.stop());
+      streamRef.current = null;
+      if (snapshot.relay) snapshot.relay.setCamera(null);
+    };
+  }, [JSON.stringify(videoConstraints || null)]);
+
+  useEffect(() => {
+    if (relay) relay.setCamera(publishing ? camera.track : null);
+    else cameraTrack = publishing ? camera.track : null;
+  }, [relay, camera.track, publishing]);
+
+  useEffect(() => {
+    if (notify.current) notify.current(camera.state);
+  }, [camera.state]);
+
+  const text = camera.state === "denied" ? DENIED : camera.state === "error" ? "Camera unavailable" : "Starting camera...";
+  return (
+    <div
+      ref={ref}
+      id={id}
+      className={className}
+      data-camera={camera.state}
+      style={{ position: "relative", background: "#000", overflow: "hidden", display: showWebcam ? "block" : "none", ...style }}
+      {...rest}
+    >
+      <video
+        ref={videoRef}
+        data-testid="webcam-preview"
+        muted
+        playsInline
+        autoPlay
+        style={{ width: "100%", height: "100%", objectFit, display: camera.state === "on" ? "block" : "none" }}
+      />
+      {camera.state !== "on" && (
+        <div data-testid="webcam-status" style={overlayStyle}>
+          {text}
+        </div>
+      )}
+    </div>
+  );
+}

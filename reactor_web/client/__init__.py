@@ -1,0 +1,24 @@
+"""Python Reactor client: a port of the JS SDK 2.9 ``Reactor`` on asyncio, httpx and aiortc.
+
+Imports nothing from Reflex. See ``reactor.py`` for the status machine and ``tracks.py`` for how
+received media is consumed.
+"""
+
+from reactor_web.client.errors import ErrorCode, ReactorError
+from reactor_web.client.events import ALIASES, EVENTS
+from reactor_web.client.reactor import Reactor
+from reactor_web.client.stats import ConnectionStats, ConnectionTimings
+from reactor_web.client.tracks import ReceivedTrack
+from reactor_web.protocol.schemas import IceServer
+
+__all__ = [
+    "ALIASES",
+    "EVENTS",
+    "ConnectionStats",
+    "ConnectionTimings",
+    "ErrorCode",
+    "IceServer",
+    "Reactor",
+    "ReactorError",
+    "ReceivedTrack",
+]

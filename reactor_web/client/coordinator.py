@@ -1,0 +1,220 @@
+"""HTTP to the control plane: headers, version checks, and the session lifecycle (Part A §3-§4).
+
+:class:`HttpApi` owns the one ``httpx.AsyncClient`` a connection uses (the signalling in
+``signalling.py`` shares it) and closes it in :meth:`HttpApi.aclose`. :class:`Coordinator` is the
+production flow (``POST /sessions`` then polling), :class:`LocalCoordinator` the local one
+(``POST /start_session``).
+"""
+
+from __future__ import annotations
+
+import logging
+from asyncio import sleep
+from collections.abc import Callable
+from typing import Any, Literal
+
+import httpx
+
+from reactor_web.client.errors import ApiError, parse_retry_after
+from reactor_web.protocol.capabilities import ProtocolError
+from reactor_web.protocol.constants import (
+    API_VERSION,
+    HEADER_API_ACCEPT_VERSION,
+    HEADER_API_VERSION,
+    HEADER_WEBRTC_VERSION,
+    LOCAL_BEARER,
+    SESSION_POLL_CAP_S,
+    SESSION_POLL_INITIAL_S,
+    SESSION_POLL_MAX_ATTEMPTS,
+    TERMINAL_SESSION_STATES,
+    WEBRTC_VERSION,
+)
+from reactor_web.protocol.envelope import UNDEFINED, encode_json
+from reactor_web.protocol.schemas import SessionResponse, create_session_body
+
+logger = logging.getLogger(__name__)
+
+#: The JS SDK sets no timeout at all; a hung server would hang connect() forever, so bound each request.
+DEFAULT_HTTP_TIMEOUT_S = 30.0
+
+VersionKind = Literal["api", "webrtc"]
+
+
+class HttpApi:
+    """Requests with the right headers; maps version and network failures to :class:`ApiError`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        local: bool,
+        timeout: float = DEFAULT_HTTP_TIMEOUT_S,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.local = local
+        self._token = token
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    def coordinator_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if not self.local:
+            headers["Authorization"] = f"Bearer {self._token}"
+        headers[HEADER_API_VERSION] = API_VERSION
+        headers[HEADER_API_ACCEPT_VERSION] = API_VERSION
+        return headers
+
+    def transport_headers(self, *, with_api_version: bool) -> dict[str, str]:
+        """Part A §5 sends only auth + WebRTC version; the 3.x routes (Part B §B.1) add the API versions."""
+        headers = {"Authorization": f"Bearer {LOCAL_BEARER if self.local else self._token}"}
+        if with_api_version:
+            headers[HEADER_API_VERSION] = API_VERSION
+            headers[HEADER_API_ACCEPT_VERSION] = API_VERSION
+        headers[HEADER_WEBRTC_VERSION] = WEBRTC_VERSION
+        return headers
+
+    async def request(
+        self,
+        op: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: Any = UNDEFINED,
+        *,
+        version_check: VersionKind | None = "api",
+    ) -> httpx.Response:
+        """Send one request; ``op`` names it in error messages ("create session")."""
+        headers = dict(headers)
+        content: str | None = None
+        if body is not UNDEFINED:
+            content = encode_json(body)  # byte-compatible with JSON.stringify (Part A §0)
+            headers["Content-Type"] = "application/json"
+        try:
+            response = await self._client.request(method, self.base_url + path, headers=headers, content=content)
+        except httpx.HTTPError as exc:
+            raise ApiError(f"Failed to {op}: {type(exc).__name__}: {exc}") from exc
+        if version_check is not None:
+            check_version(response, version_check)
+        return response
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def check_version(response: httpx.Response, kind: VersionKind) -> None:
+    """426/501 → the JS SDK's version errors (Part A §3, §5)."""
+    what, version = ("API", API_VERSION) if kind == "api" else ("WebRTC", WEBRTC_VERSION)
+    if response.status_code == 426:
+        raise ApiError(
+            f"CLIENT_VERSION_TOO_OLD: Client {what} version ({version}) is too old. "
+            "Server requires a newer version. Please upgrade reactor-web.",
+            426,
+        )
+    if response.status_code == 501:
+        raise ApiError(
+            f"SERVER_VERSION_TOO_OLD: Server does not support {what} version {version}. "
+            "The server may need to be updated.",
+            501,
+        )
+
+
+def http_failure(op: str, response: httpx.Response) -> ApiError:
+    """``Failed to <op>: <status> <text>`` with ``Retry-After`` kept (429, 503)."""
+    return ApiError(
+        f"Failed to {op}: {response.status_code} {response.text}".rstrip(),
+        response.status_code,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+    )
+
+
+def parse_json(op: str, response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ProtocolError(f"{op}: response is not JSON: {response.text[:200]!r}") from exc
+
+
+class Coordinator:
+    """Production session lifecycle: ``POST /sessions``, poll ``GET /sessions/{id}``, ``DELETE``."""
+
+    def __init__(self, api: HttpApi, model_name: str):
+        self.api = api
+        self.model_name = model_name
+
+    async def start_session(self, on_created: Callable[[str], None]) -> SessionResponse:
+        """Create a session, report its id through ``on_created``, then poll until it is ready."""
+        response = await self.api.request(
+            "create session", "POST", "/sessions", self.api.coordinator_headers(), create_session_body(self.model_name)
+        )
+        if not response.is_success:
+            raise http_failure("create session", response)
+        created = SessionResponse.parse(parse_json("create session", response))
+        on_created(created.session_id)
+        return await self.poll_session(created.session_id)
+
+    async def poll_session(self, session_id: str) -> SessionResponse:
+        """Part A §3.2: 20 attempts, sleeping 200 ms doubling to 10 s, also after the last attempt."""
+        backoff = SESSION_POLL_INITIAL_S
+        for _ in range(SESSION_POLL_MAX_ATTEMPTS):
+            response = await self.api.request(
+                "poll session", "GET", f"/sessions/{session_id}", self.api.coordinator_headers()
+            )
+            if not response.is_success:
+                raise http_failure("poll session", response)
+            session = SessionResponse.parse(parse_json("poll session", response))
+            if session.state in TERMINAL_SESSION_STATES:
+                raise ApiError(
+                    f'Session entered terminal state "{session.state}" while waiting for capabilities',
+                    recoverable=False,
+                )
+            if session.ready:
+                return session
+            await sleep(backoff)
+            backoff = min(backoff * 2, SESSION_POLL_CAP_S)
+        raise ApiError(
+            f"Session polling exceeded maximum attempts ({SESSION_POLL_MAX_ATTEMPTS}). "
+            "The model may be unavailable or overloaded."
+        )
+
+    async def terminate_session(self, session_id: str) -> None:
+        """``DELETE /sessions/{id}``: no body, no version check, 404 counts as done (Part A §3.7)."""
+        response = await self.api.request(
+            "terminate session",
+            "DELETE",
+            f"/sessions/{session_id}",
+            self.api.coordinator_headers(),
+            version_check=None,
+        )
+        if not response.is_success and response.status_code != 404:
+            raise http_failure("terminate session", response)
+
+
+class LocalCoordinator(Coordinator):
+    """Local runtime: ``POST /start_session`` answers a ready session at once (Part A §4)."""
+
+    async def start_session(self, on_created: Callable[[str], None]) -> SessionResponse:
+        response = await self.api.request(
+            "start session", "POST", "/start_session", self.api.coordinator_headers(), {}, version_check=None
+        )
+        if not response.is_success:
+            raise http_failure("start session", response)
+        session = SessionResponse.parse(parse_json("start session", response))
+        on_created(session.session_id)
+        if not session.ready:
+            raise ProtocolError("start session: the response has no capabilities or selected_transport")
+        return session
+
+    async def terminate_session(self, session_id: str) -> None:
+        """``POST /stop_session``; the JS SDK sends no body, we name the session so a multi-session
+        runtime knows which to stop. The status is ignored, as in the JS SDK."""
+        response = await self.api.request(
+            "stop session",
+            "POST",
+            "/stop_session",
+            self.api.coordinator_headers(),
+            {"session_id": session_id},
+            version_check=None,
+        )
+        if not response.is_success:
+            logger.info("stop_session answered %s %s", response.status_code, response.text[:200])

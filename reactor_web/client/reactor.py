@@ -1,0 +1,450 @@
+"""The Reactor client: a Python port of the JS SDK 2.9 ``Reactor`` (Part A §10-§11), asyncio-based.
+
+Status machine: ``disconnected → connecting → waiting → ready`` on connect, ``disconnected →
+connecting → ready`` on reconnect, and back to ``disconnected`` on any teardown. Ownership: the
+Reactor owns the HTTP client (:class:`HttpApi`, closed on a non-recoverable disconnect), the current
+:class:`PeerTransport` (closed on every disconnect), the connect/reconnect task, the stats monitor
+task, and the tasks it spawns to react to transport events. ``disconnect()`` leaves none running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any
+
+import httpx
+from aiortc.mediastreams import MediaStreamTrack
+
+from reactor_web.client.coordinator import DEFAULT_HTTP_TIMEOUT_S, Coordinator, HttpApi, LocalCoordinator
+from reactor_web.client.errors import ErrorCode, ReactorError, to_reactor_error
+from reactor_web.client.events import EventEmitter, Handler
+from reactor_web.client.signalling import Flow, FlowPreference, Signalling, open_signalling
+from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats, ConnectionTimings, monitor
+from reactor_web.client.tracks import ReceivedTrack
+from reactor_web.client.transport import PeerTransport
+from reactor_web.ice import apply_host_address_override
+from reactor_web.protocol.capabilities import Capabilities, ProtocolError
+from reactor_web.protocol.constants import (
+    DEFAULT_BASE_URL,
+    LOCAL_BASE_URL,
+    MAIN_VIDEO_TRACK,
+    SDP_POLL_DEFAULT_MAX_ATTEMPTS,
+    Scope,
+    Status,
+)
+from reactor_web.protocol.envelope import UNDEFINED, decode_frame, encode_envelope
+from reactor_web.protocol.schemas import IceServer, SessionResponse
+
+logger = logging.getLogger(__name__)
+
+
+class Reactor:
+    """A connection to one Reactor model session. Create it and call :meth:`connect` on a running loop."""
+
+    def __init__(
+        self,
+        model_name: str,
+        *,
+        api_url: str | None = None,
+        local: bool = False,
+        ice_servers: list[IceServer] | None = None,
+        signalling: FlowPreference = "auto",
+        peer_timeout_s: float | None = DEFAULT_PEER_TIMEOUT_S,
+        http_timeout_s: float = DEFAULT_HTTP_TIMEOUT_S,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """``ice_servers`` replaces the servers the coordinator hands out; ``signalling`` forces a route
+        family ("auto": local mode tries the 3.x connections routes, then the flat ones; production
+        uses flat); ``peer_timeout_s=None`` waits for ICE consent instead of the traffic watchdog;
+        ``http_transport`` is handed to httpx (proxies, custom networking, in-process test servers)."""
+        if not model_name:
+            raise ValueError("model_name is required")
+        apply_host_address_override()
+        self.model_name = model_name
+        self.local = local
+        self.api_url = api_url if api_url is not None else (LOCAL_BASE_URL if local else DEFAULT_BASE_URL)
+        self._ice_servers = ice_servers
+        # Remembered per instance once a server has told us which routes it speaks.
+        self._flow: FlowPreference = signalling if signalling != "auto" or local else "flat"
+        self._peer_timeout_s = peer_timeout_s
+        self._http_timeout_s = http_timeout_s
+        self._http_transport = http_transport
+        self._events = EventEmitter()
+        self._status: Status = "disconnected"
+        self._session_id: str | None = None
+        self._session: SessionResponse | None = None
+        self._capabilities: Capabilities | None = None
+        self._last_error: ReactorError | None = None
+        self._stats: ConnectionStats | None = None
+        self._timings: ConnectionTimings | None = None
+        self._api: HttpApi | None = None
+        self._coordinator: Coordinator | None = None
+        self._signalling: Signalling | None = None
+        self._transport: PeerTransport | None = None
+        self._max_attempts = SDP_POLL_DEFAULT_MAX_ATTEMPTS
+        self._op_task: asyncio.Task[None] | None = None
+        self._monitor_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._teardown_lock = asyncio.Lock()
+        self._started_at = 0.0
+        self._session_ms = 0.0
+        self._transport_ms: float | None = None
+
+    # -- read-only state -----------------------------------------------------------------------------
+
+    @property
+    def status(self) -> Status:
+        return self._status
+
+    @property
+    def tracks(self) -> dict[str, ReceivedTrack]:
+        """Received tracks by name (a copy). Each holds only its newest frame(s); see ``tracks.py``."""
+        transport = self._transport
+        return {name: feed.track for name, feed in transport.feeds.items()} if transport else {}
+
+    @property
+    def signalling(self) -> Flow | None:
+        """The route family this client uses with its server ("flat" or "connections"), once known."""
+        return self._flow if self._flow != "auto" else None
+
+    def get_status(self) -> Status:
+        return self._status
+
+    def get_session_id(self) -> str | None:
+        return self._session_id
+
+    def get_last_error(self) -> ReactorError | None:
+        return self._last_error
+
+    def get_capabilities(self) -> Capabilities | None:
+        return self._capabilities
+
+    def get_session_info(self) -> SessionResponse | None:
+        return self._session
+
+    def get_stats(self) -> ConnectionStats | None:
+        return self._stats
+
+    # -- events --------------------------------------------------------------------------------------
+
+    def on(self, event: str, handler: Handler) -> None:
+        """Subscribe to an event (snake_case or the JS SDK's camelCase name)."""
+        self._events.on(event, handler)
+
+    def off(self, event: str, handler: Handler) -> None:
+        self._events.off(event, handler)
+
+    # -- connect / reconnect / disconnect ------------------------------------------------------------
+
+    async def connect(self, jwt_token: str | None = None, *, max_attempts: int = SDP_POLL_DEFAULT_MAX_ATTEMPTS) -> None:
+        """Create a session and start the transport. Returns once the answer is applied; ``ready``
+        follows as a status event. On failure emits the error, disconnects, and raises it."""
+        if self._status != "disconnected":
+            raise ReactorError(ErrorCode.CONNECTION_FAILED, "Already connected or connecting", recoverable=False)
+        if not self.local and jwt_token is None:
+            raise ReactorError(
+                ErrorCode.AUTHENTICATION_FAILED,
+                "No authentication provided and not in local mode: pass a JWT to connect()",
+                component="coordinator",
+                recoverable=False,
+            )
+        if self._session_id is not None:
+            # A session kept by a recoverable disconnect would otherwise be left running on the server.
+            await self.disconnect(False)
+        self._max_attempts = max_attempts
+        self._started_at = time.monotonic()
+        self._set_status("connecting")
+        task = self._op_task = asyncio.ensure_future(self._connect_flow(jwt_token))
+        await self._finish_op(task, ErrorCode.CONNECTION_FAILED, "Connection failed", recoverable=False)
+
+    async def reconnect(self, *, max_attempts: int | None = None) -> None:
+        """Re-offer on a fresh peer connection (PUT sdp_params), keeping the session id. A no-op when ready;
+        raises when there is no session to go back to. On failure emits RECONNECTION_FAILED and raises it."""
+        if self._status == "ready":
+            return
+        if self._status != "disconnected":
+            raise ReactorError(
+                ErrorCode.RECONNECTION_FAILED, f"Cannot reconnect while {self._status}", recoverable=False
+            )
+        if self._session_id is None or self._api is None or self._capabilities is None:
+            raise ReactorError(
+                ErrorCode.RECONNECTION_FAILED,
+                "No session to reconnect to: call connect()",
+                component="coordinator",
+                recoverable=False,
+            )
+        if max_attempts is not None:
+            self._max_attempts = max_attempts
+        self._started_at = time.monotonic()
+        self._session_ms = 0.0
+        self._set_status("connecting")
+        task = self._op_task = asyncio.ensure_future(self._open_transport(reoffer=True))
+        await self._finish_op(task, ErrorCode.RECONNECTION_FAILED, "Failed to reconnect", recoverable=True)
+
+    async def disconnect(self, recoverable: bool = False) -> None:
+        """Tear down. Recoverable keeps the server session (for :meth:`reconnect`); otherwise the session
+        is deleted (production ``DELETE /sessions/{id}``, local ``POST /stop_session``)."""
+        await self._abort_op()
+        # Shielded: a caller cancelled half-way must not leave a half-closed peer connection behind.
+        task = self._spawn(self._teardown(recoverable))
+        await asyncio.shield(task)
+
+    async def aclose(self) -> None:
+        """Disconnect for good and cancel async event handlers still running."""
+        await self.disconnect(False)
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._events.aclose()
+
+    async def __aenter__(self) -> Reactor:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- commands and tracks -------------------------------------------------------------------------
+
+    async def send_command(self, command: str, data: Any = None, scope: Scope = "application") -> None:
+        """Send ``{"scope","data":{"type":command,"data":data}}`` on the data channel (Part A §7.1).
+
+        A string ``data`` is JSON-parsed first; None leaves ``data`` out. Unlike the JS SDK, which only
+        logs, sending when not ready or over the channel's size limit raises (and emits) a ReactorError.
+        """
+        transport = self._transport
+        if self._status != "ready" or transport is None:
+            raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Cannot send {command!r}: status is {self._status!r}")
+        try:
+            payload = json.loads(data) if isinstance(data, str) else data
+            frame = encode_envelope(scope, command, UNDEFINED if payload is None else payload)
+        except (TypeError, ValueError) as exc:
+            raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Cannot send {command!r}: {exc}", False) from exc
+        size, limit = len(frame.encode()), transport.max_message_size
+        if size > limit:
+            raise self._fail(
+                ErrorCode.MESSAGE_TOO_LARGE, f"Cannot send {command!r}: {size} bytes exceeds the {limit}-byte limit"
+            )
+        try:
+            transport.send(frame)
+        except Exception as exc:
+            raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Failed to send message: {exc}") from exc
+
+    async def publish_track(self, name: str, track: MediaStreamTrack) -> None:
+        """Send ``track`` on the sendonly capability track ``name`` (requires ``ready``)."""
+        transport = self._transport
+        if self._status != "ready" or transport is None:
+            raise self._fail(
+                ErrorCode.TRACK_PUBLISH_FAILED, f'Failed to publish track "{name}": status is {self._status!r}'
+            )
+        try:
+            await transport.publish(name, track)
+        except Exception as exc:
+            detail = str(exc) or type(exc).__name__
+            raise self._fail(
+                ErrorCode.TRACK_PUBLISH_FAILED,
+                f'Failed to publish track "{name}": {detail}',
+                not isinstance(exc, ValueError),  # a ValueError is a caller mistake: no retry will help
+            ) from exc
+
+    async def unpublish_track(self, name: str) -> None:
+        """Stop sending on ``name``; a no-op when nothing is published there."""
+        if self._transport is None:
+            return
+        try:
+            self._transport.unpublish(name)
+        except Exception as exc:
+            raise self._fail(ErrorCode.TRACK_UNPUBLISH_FAILED, f'Failed to unpublish track "{name}": {exc}') from exc
+
+    # -- the connect and reconnect flows -------------------------------------------------------------
+
+    async def _connect_flow(self, token: str | None) -> None:
+        api = self._api = HttpApi(
+            self.api_url, token, local=self.local, timeout=self._http_timeout_s, transport=self._http_transport
+        )
+        coordinator = self._coordinator = (LocalCoordinator if self.local else Coordinator)(api, self.model_name)
+        session = await coordinator.start_session(self._on_session_created)
+        protocol = (session.selected_transport or {}).get("protocol")
+        if protocol != "webrtc":
+            raise ProtocolError(f"Unsupported transport protocol: {protocol}")
+        self._session = session
+        self._capabilities = session.capabilities
+        self._emit("capabilities_received", session.capabilities)
+        self._session_ms = (time.monotonic() - self._started_at) * 1000
+        await self._open_transport(reoffer=False)
+
+    def _on_session_created(self, session_id: str) -> None:
+        self._session_id = session_id
+        self._emit("session_id_changed", session_id)
+        self._set_status("waiting")
+
+    async def _open_transport(self, *, reoffer: bool) -> None:
+        """ICE servers → peer connection → offer → answer (Part A §6.1, §6.4)."""
+        assert self._api is not None and self._session_id is not None and self._capabilities is not None
+        began = time.monotonic()
+        self._transport_ms = None
+        if self._signalling is None:
+            self._signalling = await open_signalling(self._api, self._session_id, self._flow)
+            self._flow = self._signalling.flow
+        signalling = self._signalling
+        ice_servers = self._ice_servers if self._ice_servers is not None else await signalling.ice_servers()
+        transport = self._transport = PeerTransport(
+            self._capabilities.tracks, ice_servers, self, control=signalling.flow == "connections"
+        )
+        sdp, mapping = await transport.create_offer()
+        answer = await signalling.exchange(sdp, mapping, reoffer=reoffer, max_attempts=self._max_attempts)
+        await transport.apply_answer(answer)
+        self._transport_ms = (time.monotonic() - began) * 1000
+
+    async def _finish_op(self, task: asyncio.Task[None], code: ErrorCode, context: str, *, recoverable: bool) -> None:
+        """Await a connect/reconnect task: on error report it first, then disconnect, then raise it."""
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                await self.disconnect(recoverable)  # our caller gave up: do not leave a half-open session
+                raise
+            # Otherwise disconnect() aborted the operation; like the JS SDK, return quietly.
+        except Exception as exc:
+            error = to_reactor_error(exc, code, context)
+            self._report(error)
+            await self.disconnect(recoverable)
+            if error is exc:
+                raise
+            raise error from exc
+        finally:
+            if self._op_task is task:
+                self._op_task = None
+
+    async def _abort_op(self) -> None:
+        task = self._op_task
+        if task is None or task.done() or task is asyncio.current_task():
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    async def _teardown(self, recoverable: bool) -> None:
+        """Part A §11.1: end the session (unless recoverable), close the transport, status → disconnected."""
+        async with self._teardown_lock:
+            if self._status == "disconnected" and self._session_id is None and self._api is None:
+                return
+            await self._stop_monitor()
+            if not recoverable and self._coordinator is not None and self._session_id is not None:
+                try:
+                    await self._coordinator.terminate_session(self._session_id)
+                except Exception as exc:
+                    logger.warning("could not end session %s: %s", self._session_id, exc)
+            transport, self._transport = self._transport, None
+            if transport is not None:
+                had_main_video = MAIN_VIDEO_TRACK in transport.feeds
+                try:
+                    await transport.close()
+                except Exception:
+                    logger.exception("closing the peer connection failed")  # still end up disconnected
+                if had_main_video:
+                    self._emit("stream_changed", None)
+            self._set_status("disconnected")
+            self._timings = None
+            self._stats = None
+            if recoverable:
+                return
+            api, self._api, self._coordinator, self._signalling = self._api, None, None, None
+            if api is not None:
+                await api.aclose()
+            self._session = None
+            self._capabilities = None
+            if self._session_id is not None:
+                self._session_id = None
+                self._emit("session_id_changed", None)
+
+    # -- transport events (TransportListener) --------------------------------------------------------
+
+    def on_ready(self, transport: PeerTransport) -> None:
+        if transport is not self._transport:
+            return
+        total_ms = (time.monotonic() - self._started_at) * 1000
+        transport_ms = self._transport_ms if self._transport_ms is not None else total_ms - self._session_ms
+        self._timings = ConnectionTimings(self._session_ms, transport_ms, total_ms)
+        self._set_status("ready")
+        self._monitor_task = self._spawn(self._monitor(transport))
+
+    def on_connection_lost(self, transport: PeerTransport, state: str) -> None:
+        """PC ``disconnected``/``closed`` → recoverable teardown; ``failed`` → error, then delete the session."""
+        if transport is not self._transport:
+            return
+        if state == "failed":
+            self._report(ReactorError(ErrorCode.GPU_CONNECTION_ERROR, "Transport connection failed"))
+            self._spawn(self.disconnect(False))
+        else:
+            self._spawn(self.disconnect(True))
+
+    def on_frame(self, transport: PeerTransport, frame: str | bytes) -> None:
+        """Part A §7.3: runtime scope → ``runtime_message``; application scope or no envelope → ``message``."""
+        if transport is not self._transport:
+            return
+        envelope = decode_frame(frame)
+        self._emit("runtime_message" if envelope.scope == "runtime" else "message", envelope.payload)
+
+    def on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None:
+        if transport is not self._transport:
+            return
+        self._emit("track_received", name, track)
+        if name == MAIN_VIDEO_TRACK:
+            self._emit("stream_changed", track)
+
+    # -- stats and liveness --------------------------------------------------------------------------
+
+    async def _monitor(self, transport: PeerTransport) -> None:
+        silent_s = await monitor(
+            transport, timings=lambda: self._timings, on_stats=self._on_stats, peer_timeout_s=self._peer_timeout_s
+        )
+        if transport is self._transport:
+            message = f"Nothing received from the runtime for {silent_s:.0f} s: connection lost"
+            self._report(ReactorError(ErrorCode.GPU_CONNECTION_ERROR, message))
+            self._spawn(self.disconnect(True))
+
+    def _on_stats(self, stats: ConnectionStats) -> None:
+        self._stats = stats
+        self._emit("stats_update", stats)
+
+    async def _stop_monitor(self) -> None:
+        task, self._monitor_task = self._monitor_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _set_status(self, status: Status) -> None:
+        if status != self._status:
+            self._status = status
+            self._emit("status_changed", status)
+
+    def _emit(self, event: str, *args: Any) -> None:
+        self._events.emit(event, *args)
+
+    def _report(self, error: ReactorError) -> None:
+        self._last_error = error
+        self._emit("error", error)
+
+    def _fail(self, code: ErrorCode, message: str, recoverable: bool = True) -> ReactorError:
+        """Report a GPU-side error and return it for the caller to raise."""
+        error = ReactorError(code, message, component="gpu", recoverable=recoverable)
+        self._report(error)
+        return error
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("reactor task failed", exc_info=task.exception())

@@ -1,0 +1,298 @@
+"""The aiortc side of a connection: peer connection, data channels, ping, track mapping (Part A §6-§7).
+
+One :class:`PeerTransport` lives for one peer connection; a reconnect builds a new one. It owns the
+peer connection, the ping task and the received-track feeds, and :meth:`PeerTransport.close` ends
+them all. It reports to the Reactor through :class:`TransportListener`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import re
+from typing import Any, Protocol
+
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamTrack
+
+from reactor_web.client.tracks import ReceivedTrack, TrackFeed
+from reactor_web.protocol.capabilities import TrackSpec
+from reactor_web.protocol.constants import (
+    CONTROL_CHANNEL_LABEL,
+    DATA_CHANNEL_LABEL,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    PING_INTERVAL_S,
+)
+from reactor_web.protocol.control import ControlEvent, control_notification, control_request
+from reactor_web.protocol.envelope import encode_envelope
+from reactor_web.protocol.schemas import IceServer, track_mapping_entry
+
+logger = logging.getLogger(__name__)
+
+#: How long a ``publish_track`` request on the control channel may wait for its response.
+CONTROL_REQUEST_TIMEOUT_S = 5.0
+#: What aiortc assumes when the remote SDP has no ``a=max-message-size`` (RFC 8841's default).
+_SDP_DEFAULT_MAX_MESSAGE_SIZE = 65_536
+_MAX_MESSAGE_SIZE_RE = re.compile(r"^a=max-message-size:(\d+)", re.MULTILINE)
+
+
+class TransportListener(Protocol):
+    def on_ready(self, transport: PeerTransport) -> None: ...
+    def on_connection_lost(self, transport: PeerTransport, state: str) -> None: ...
+    def on_frame(self, transport: PeerTransport, frame: str | bytes) -> None: ...
+    def on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None: ...
+
+
+class PeerTransport:
+    """A peer connection built exactly as the JS SDK builds it, plus the 3.x ``control`` channel."""
+
+    def __init__(
+        self,
+        tracks: tuple[TrackSpec, ...],
+        ice_servers: list[IceServer],
+        listener: TransportListener,
+        *,
+        control: bool,
+    ) -> None:
+        self.tracks = tracks
+        self._listener = listener
+        config = RTCConfiguration(
+            iceServers=[RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in ice_servers]
+        )
+        self.pc = RTCPeerConnection(configuration=config)
+        # The data channel comes first, with no init (label "data", ordered, reliable, DCEP): Part A §6.1.
+        self.data: RTCDataChannel = self.pc.createDataChannel(DATA_CHANNEL_LABEL)
+        self.control: RTCDataChannel | None = self.pc.createDataChannel(CONTROL_CHANNEL_LABEL) if control else None
+        # One transceiver per capability track, in capabilities order, direction verbatim.
+        self.transceivers: dict[str, RTCRtpTransceiver] = {
+            t.name: self.pc.addTransceiver(t.kind, direction=t.direction) for t in tracks
+        }
+        self.feeds: dict[str, TrackFeed] = {}
+        self.published: dict[str, MediaStreamTrack] = {}
+        self.ready = False
+        self._closed = False
+        self._pc_connected = False
+        self._ping_task: asyncio.Task[None] | None = None
+        self._request_ids = itertools.count(1)
+        # Keyed by str(request_id): reactor-runtime 3.10 echoes the id as a string.
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+        self.pc.on("connectionstatechange", self._on_connection_state)
+        self.pc.on("track", self._on_track)
+        self.pc.on("datachannel", self._on_remote_channel)
+        self._watch_data_channel(self.data)
+        if self.control is not None:
+            self._watch_control_channel(self.control)
+
+    # -- signalling ----------------------------------------------------------------------------------
+
+    async def create_offer(self) -> tuple[str, list[dict[str, str]]]:
+        """The offer SDP (aiortc gathers every candidate inside setLocalDescription) and track_mapping."""
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        mapping = []
+        for spec in self.tracks:
+            mid = self.transceivers[spec.name].mid
+            if mid is None:
+                raise RuntimeError(f"Cannot build track mapping: transceiver {spec.name!r} has no MID")
+            mapping.append(track_mapping_entry(mid, spec))
+        return self.pc.localDescription.sdp, mapping
+
+    async def apply_answer(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+    # -- sending -------------------------------------------------------------------------------------
+
+    @property
+    def max_message_size(self) -> int:
+        """The largest frame the remote accepts: min(ours, its ``a=max-message-size``), as
+        ``pc.sctp.maxMessageSize`` is in a browser; 262144 before the answer is known."""
+        remote = self.pc.remoteDescription
+        if remote is None:
+            return DEFAULT_MAX_MESSAGE_SIZE
+        match = _MAX_MESSAGE_SIZE_RE.search(remote.sdp)
+        size = int(match.group(1)) if match else _SDP_DEFAULT_MAX_MESSAGE_SIZE
+        return DEFAULT_MAX_MESSAGE_SIZE if size == 0 else min(size, DEFAULT_MAX_MESSAGE_SIZE)
+
+    def send(self, frame: str) -> None:
+        if self.data.readyState != "open":
+            raise RuntimeError(f"data channel is {self.data.readyState}")
+        self.data.send(frame)
+
+    async def publish(self, name: str, track: MediaStreamTrack) -> None:
+        """Attach ``track`` to the named sendonly transceiver (no renegotiation); on 3.x also claim the slot."""
+        transceiver = self.transceivers.get(name)
+        if transceiver is None:
+            raise ValueError(f'no transceiver for track "{name}" (was it declared in capabilities?)')
+        if transceiver.direction == "recvonly":
+            raise ValueError(f'track "{name}" is recvonly: it is received, not published')
+        transceiver.sender.replaceTrack(track)
+        self.published[name] = track
+        if self.control is None:
+            return
+        try:
+            await self._request("publish_track", {"name": name})
+        except TimeoutError:
+            # reactor-runtime 3.10 feeds inbound media to the model whether or not the claim is answered
+            # (docs/interop-notes.md): an unanswered claim is no reason to stop sending.
+            logger.warning("publish_track %r: no answer on the control channel; keeping the track", name)
+        except BaseException:
+            transceiver.sender.replaceTrack(None)
+            self.published.pop(name, None)
+            raise
+
+    def unpublish(self, name: str) -> None:
+        """Detach a published track; a no-op for a track that is not published."""
+        if self.published.pop(name, None) is None:
+            return
+        self.transceivers[name].sender.replaceTrack(None)
+        self._notify("unpublish_track", name)
+
+    # -- teardown ------------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop the ping, detach published tracks (so aiortc does not stop the caller's tracks), end the
+        received tracks, close the channels and the peer connection. Fires no listener callbacks."""
+        if self._closed:
+            return
+        self._closed = True
+        self.ready = False
+        self._stop_ping()
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        for name in self.published:
+            self.transceivers[name].sender.replaceTrack(None)
+        self.published.clear()
+        await asyncio.gather(*(feed.close() for feed in self.feeds.values()))
+        self.feeds.clear()
+        self.data.close()
+        if self.control is not None:
+            self.control.close()
+        await self.pc.close()
+
+    # -- peer connection events ----------------------------------------------------------------------
+
+    def _on_connection_state(self) -> None:
+        state = self.pc.connectionState
+        if self._closed:
+            return
+        logger.debug("peer connection %s", state)
+        if state == "connected":
+            self._pc_connected = True
+            self._check_ready()
+        elif state in ("disconnected", "closed", "failed"):
+            self.ready = False
+            self._listener.on_connection_lost(self, state)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        """Name a received track by transceiver identity, else its mid, else ``unknown-<id>`` (Part A §6.5)."""
+        name = next((n for n, t in self.transceivers.items() if t.receiver.track is track), None)
+        if name is None:
+            mid = next((t.mid for t in self.pc.getTransceivers() if t.receiver.track is track), None)
+            name = mid or f"unknown-{track.id}"
+        if self._closed:
+            return
+        feed = TrackFeed(name, track)
+        self.feeds[name] = feed
+        self._listener.on_track(self, name, feed.track)
+
+    def _on_remote_channel(self, channel: RTCDataChannel) -> None:
+        """A channel the runtime opened: listen on it; a non-control one becomes the outgoing data channel,
+        as in the JS SDK (Part A §6.6)."""
+        if channel.label == CONTROL_CHANNEL_LABEL:
+            channel.on("message", self._on_control_message)
+            return
+        self.data = channel
+        channel.on("message", self._on_data_message)
+
+    def _watch_data_channel(self, channel: RTCDataChannel) -> None:
+        channel.on("open", self._on_data_open)
+        channel.on("close", self._stop_ping)
+        channel.on("message", self._on_data_message)
+
+    def _watch_control_channel(self, channel: RTCDataChannel) -> None:
+        channel.on("open", self._check_ready)
+        channel.on("message", self._on_control_message)
+
+    def _on_data_open(self) -> None:
+        if self._closed:
+            return
+        self._ping_task = asyncio.ensure_future(self._ping())
+        self._check_ready()
+
+    def _check_ready(self) -> None:
+        """Ready = peer connection connected and our channels open (Part A §6.2). On 3.x the runtime holds
+        recvonly tracks paused until the client resumes them (Part B §B.2), so resume them first."""
+        channels_open = self.data.readyState == "open" and (self.control is None or self.control.readyState == "open")
+        if self._closed or self.ready or not (self._pc_connected and channels_open):
+            return
+        self.ready = True
+        for spec in self.tracks:
+            if spec.direction == "recvonly":
+                self._notify("resume_track", spec.name)
+        self._listener.on_ready(self)
+
+    def _on_data_message(self, message: str | bytes) -> None:
+        if not self._closed:
+            self._listener.on_frame(self, message)
+
+    # -- ping and control ----------------------------------------------------------------------------
+
+    async def _ping(self) -> None:
+        """Runtime ``ping`` every 5 s while the channel is open, first one 5 s after open (Part A §7.2)."""
+        frame = encode_envelope("runtime", "ping", {})
+        while True:
+            await asyncio.sleep(PING_INTERVAL_S)
+            if self.data.readyState == "open":
+                self.data.send(frame)
+
+    def _stop_ping(self) -> None:
+        if self._ping_task is not None:
+            self._ping_task.cancel()
+            self._ping_task = None
+
+    def _notify(self, event: ControlEvent, name: str) -> None:
+        if self.control is not None and self.control.readyState == "open":
+            self.control.send(control_notification(event, name))
+
+    async def _request(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A control request; returns the response's ``data`` or raises with the runtime's error."""
+        if self.control is None or self.control.readyState != "open":
+            raise RuntimeError("control channel is not open")
+        request_id = next(self._request_ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[str(request_id)] = future
+        try:
+            self.control.send(control_request(method, request_id, data))
+            response = await asyncio.wait_for(future, CONTROL_REQUEST_TIMEOUT_S)
+        finally:
+            self._pending.pop(str(request_id), None)
+        error = response.get("error")
+        if isinstance(error, dict):
+            raise RuntimeError(f"{error.get('code', 'ERROR')}: {error.get('message', '')}".rstrip(": "))
+        data_out = response.get("data")
+        return data_out if isinstance(data_out, dict) else {}
+
+    def _on_control_message(self, message: str | bytes) -> None:
+        try:
+            frame = json.loads(message)
+        except (TypeError, ValueError):
+            logger.warning("control channel: unreadable frame %r", message[:200])
+            return
+        if not isinstance(frame, dict):
+            return
+        if frame.get("type") == "response":
+            future = self._pending.get(str(frame.get("request_id")))
+            if future is not None and not future.done():
+                future.set_result(frame)
+        else:
+            logger.debug("control channel: %s", frame)

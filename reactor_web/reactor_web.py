@@ -1,0 +1,158 @@
+"""The reactor-web dashboard: the seed guide's "Complete React Example", on Reflex."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from reactor_web.ui import ReactorState, reactor_provider, reactor_view, webcam_stream
+from reactor_web.ui.embedded import model_endpoint
+
+STATUS_COLOURS = {"disconnected": "gray", "connecting": "amber", "waiting": "amber", "ready": "grass"}
+
+
+class DashboardState(ReactorState):
+    brightness: int = 50
+
+    @rx.event
+    async def set_brightness(self, value: list[int | float]) -> None:
+        self.brightness = int(value[0])
+        await self.send_command("set_brightness", {"value": self.brightness})
+
+
+def status_badge() -> rx.Component:
+    busy = (ReactorState.status == "connecting") | (ReactorState.status == "waiting")
+    return rx.badge(
+        rx.cond(busy, rx.spinner(size="1")),
+        rx.text("Status: ", ReactorState.status, id="status-text"),
+        color_scheme=rx.match(
+            ReactorState.status,
+            *((status, colour) for status, colour in STATUS_COLOURS.items()),
+            "gray",
+        ),
+        size="3",
+        variant="soft",
+        id="status-badge",
+    )
+
+
+def controls() -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            ReactorState.status == "disconnected",
+            rx.button("Connect", on_click=ReactorState.connect, id="connect-button"),
+            rx.button(
+                "Disconnect",
+                on_click=ReactorState.disconnect,
+                color_scheme="red",
+                variant="soft",
+                id="disconnect-button",
+            ),
+        ),
+        rx.cond(
+            ReactorState.status == "ready",
+            rx.button(
+                "Send Command",
+                on_click=ReactorState.send_command("ping", {}),
+                variant="outline",
+                id="send-command-button",
+            ),
+        ),
+        spacing="3",
+    )
+
+
+def error_callout() -> rx.Component:
+    return rx.cond(
+        ReactorState.error_text != "",
+        rx.callout(ReactorState.error_text, icon="triangle_alert", color_scheme="red", id="error-text"),
+    )
+
+
+def brightness_control() -> rx.Component:
+    return rx.vstack(
+        rx.text("Brightness: ", DashboardState.brightness, size="2", weight="medium"),
+        rx.slider(
+            default_value=[50],
+            min=0,
+            max=100,
+            step=1,
+            on_value_commit=DashboardState.set_brightness,
+            disabled=ReactorState.status != "ready",
+            id="brightness-slider",
+        ),
+        width="100%",
+        spacing="2",
+    )
+
+
+def webcam_panel() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text("Webcam", weight="bold"),
+            rx.spacer(),
+            rx.text("Publish", size="2"),
+            rx.switch(
+                checked=ReactorState.webcam_publish, on_change=ReactorState.set_webcam_publish, id="webcam-publish"
+            ),
+            width="100%",
+            align="center",
+        ),
+        webcam_stream(width="100%", style={"aspectRatio": "16 / 9", "borderRadius": "8px"}, id="webcam"),
+        width="100%",
+    )
+
+
+def message_list() -> rx.Component:
+    def row(message: Any) -> rx.Component:
+        return rx.code(message.to_string(), size="1", class_name="message-row", width="100%")
+
+    return rx.vstack(
+        rx.heading("Messages", size="4"),
+        rx.scroll_area(
+            rx.vstack(rx.foreach(ReactorState.messages, row), spacing="1", id="messages"),
+            type="auto",
+            scrollbars="vertical",
+            style={"height": "260px"},
+        ),
+        width="100%",
+    )
+
+
+def index() -> rx.Component:
+    return reactor_provider(
+        rx.container(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading("Reactor Demo", size="7"), rx.spacer(), status_badge(), width="100%", align="center"
+                ),
+                error_callout(),
+                rx.grid(
+                    rx.vstack(
+                        reactor_view(
+                            width="100%",
+                            style={"aspectRatio": "16 / 9", "borderRadius": "10px"},
+                            id="reactor-view",
+                        ),
+                        controls(),
+                        brightness_control(),
+                        width="100%",
+                        spacing="4",
+                    ),
+                    rx.vstack(webcam_panel(), message_list(), width="100%", spacing="4"),
+                    columns=rx.breakpoints(initial="1", md="2"),
+                    spacing="6",
+                    width="100%",
+                ),
+                spacing="5",
+                padding_y="6",
+            ),
+            size="4",
+        )
+    )
+
+
+app = rx.App(theme=rx.theme(appearance="light", accent_color="indigo", radius="medium"))
+app.add_page(index, title="Reactor Demo")
+app.register_lifespan_task(model_endpoint)

@@ -1,0 +1,47 @@
+"""Low-latency video jitter buffer for aiortc receivers.
+
+aiortc 1.16's video ``JitterBuffer`` hands a frame to the decoder only when a packet of the *next* frame
+arrives, so every aiortc receive hop holds each frame for one frame interval (~33 ms at 30 fps). The
+RTP marker bit is set on the last packet of a video frame (VP8, H.264), so a contiguous run of packets
+that ends with a marker is already a complete frame: release it then. Without a marker (lost packet)
+the stock next-timestamp rule still applies. Audio buffers are left untouched: there the marker bit
+means the start of a talkspurt, not the end of a frame.
+"""
+
+from __future__ import annotations
+
+import aiortc.rtcrtpreceiver
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+
+_stock_jitter_buffer = aiortc.rtcrtpreceiver.JitterBuffer
+
+
+class MarkerBitJitterBuffer(JitterBuffer):
+    """A ``JitterBuffer`` that completes a video frame on its marker-bit packet."""
+
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        frame = super()._remove_frame(sequence_number)
+        if frame is not None or not self._is_video or self._origin is None:
+            return frame
+        timestamp: int | None = None
+        chunks: list[bytes] = []
+        for count in range(self.capacity):
+            packet = self._packets[(self._origin + count) % self.capacity]
+            if packet is None or (timestamp is not None and packet.timestamp != timestamp):
+                return None
+            timestamp = packet.timestamp
+            chunks.append(packet._data)  # type: ignore[attr-defined]  # depayloaded by the receiver
+            if packet.marker:
+                self.remove(count + 1)
+                return JitterFrame(data=b"".join(chunks), timestamp=timestamp)
+        return None
+
+
+def install_low_latency_jitter_buffer() -> None:
+    """Make every aiortc receiver created from now on use :class:`MarkerBitJitterBuffer`."""
+    aiortc.rtcrtpreceiver.JitterBuffer = MarkerBitJitterBuffer  # type: ignore[misc]
+
+
+def uninstall_low_latency_jitter_buffer() -> None:
+    """Restore aiortc's stock buffer (benchmarks compare both)."""
+    aiortc.rtcrtpreceiver.JitterBuffer = _stock_jitter_buffer  # type: ignore[misc]

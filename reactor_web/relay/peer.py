@@ -1,0 +1,157 @@
+"""The browser leg: one aiortc peer connection per tab, between the page and this backend.
+
+The page offers two video transceivers, the model's video (which it receives) and its camera (which it
+sends), plus a ``relay`` data channel carrying a heartbeat. The peer answers with a
+:class:`LatestFrameTrack` on the first and feeds the second into another one, which the tab's GPU session
+can publish. A tab that stops beating is declared dead long before ICE consent would notice (field
+lesson 11).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+
+from reactor_web.relay.tracks import LatestFrameTrack
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_CHANNEL = "relay"
+# Host candidates hidden behind mDNS names cannot be resolved by the backend; the browser still
+# reaches the backend's own candidates, and the backend learns its address as peer-reflexive.
+_MDNS_CANDIDATE = re.compile(r"^a=candidate:.* [0-9a-f-]+\.local .*$\r?\n?", re.MULTILINE | re.IGNORECASE)
+
+
+class OfferError(ValueError):
+    """The page sent an offer the relay cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelayOffer:
+    """What the page sends: its SDP and which m-sections carry the model video and the camera."""
+
+    sdp: str
+    model_mid: str
+    webcam_mid: str | None
+
+    @classmethod
+    def parse(cls, raw: str | dict[str, Any]) -> RelayOffer:
+        try:
+            obj = json.loads(raw) if isinstance(raw, str) else raw
+            sdp, model_mid = obj["sdp"], obj["model_mid"]
+            webcam_mid = obj.get("webcam_mid")
+        except (ValueError, TypeError, KeyError) as exc:
+            raise OfferError(f"relay offer must be JSON with 'sdp' and 'model_mid': {exc}") from exc
+        if not isinstance(sdp, str) or not sdp.startswith("v=0") or not isinstance(model_mid, str):
+            raise OfferError("relay offer: 'sdp' is not an SDP document")
+        return cls(sdp, model_mid, webcam_mid if isinstance(webcam_mid, str) else None)
+
+
+class BrowserPeer:
+    """Owns the tab's browser-leg peer connection and its two latest-frame tracks."""
+
+    def __init__(
+        self,
+        *,
+        ice_servers: list[RTCIceServer] | None = None,
+        heartbeat_timeout_s: float = 5.0,
+        on_dead: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.model_video = LatestFrameTrack()
+        self.webcam = LatestFrameTrack()
+        self._ice_servers = ice_servers or []
+        self._heartbeat_timeout_s = heartbeat_timeout_s
+        self._on_dead = on_dead
+        self._pc: RTCPeerConnection | None = None
+        self._last_beat = time.monotonic()
+        self._watchdog: asyncio.Task[None] | None = None
+        self._closed = False
+        self.browser_stats: dict[str, Any] = {}
+        self.on_browser_stats: Callable[[dict[str, Any]], None] | None = None
+
+    @property
+    def connection_state(self) -> str:
+        return self._pc.connectionState if self._pc is not None else "new"
+
+    async def accept_offer(self, offer: RelayOffer) -> str:
+        """Answer a (re-)offer from the page with a fresh peer connection; returns the answer SDP."""
+        if self._closed:
+            raise OfferError("this tab's relay is closed")
+        await self._close_pc()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+        self._pc = pc
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind == "video":
+                self.webcam.set_source(track)
+
+        @pc.on("datachannel")
+        def on_datachannel(channel: Any) -> None:
+            if channel.label == HEARTBEAT_CHANNEL:
+                channel.on("message", self._on_heartbeat)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            logger.info("relay peer %s", pc.connectionState)
+
+        sdp = _MDNS_CANDIDATE.sub("", offer.sdp)
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except Exception as exc:  # aiortc raises ValueError and others on malformed SDP
+            await self._close_pc()
+            raise OfferError(f"malformed relay offer: {exc}") from exc
+        model = next((t for t in pc.getTransceivers() if t.mid == offer.model_mid and t.kind == "video"), None)
+        if model is None:
+            await self._close_pc()
+            raise OfferError(f"relay offer has no video m-section with mid {offer.model_mid!r}")
+        model.sender.replaceTrack(self.model_video)
+        model.direction = "sendonly"
+        answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)
+        self._last_beat = time.monotonic()
+        if self._watchdog is None:
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch(), name="relay-heartbeat")
+        return pc.localDescription.sdp
+
+    def _on_heartbeat(self, message: str | bytes) -> None:
+        self._last_beat = time.monotonic()
+        if isinstance(message, str) and message.startswith("{"):
+            with contextlib.suppress(ValueError):
+                stats = json.loads(message)
+                if isinstance(stats, dict) and self.on_browser_stats is not None:
+                    self.on_browser_stats(stats)
+
+    async def _watch(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self._heartbeat_timeout_s / 4)
+            if time.monotonic() - self._last_beat > self._heartbeat_timeout_s:
+                logger.info("relay heartbeat lost for %.1f s: releasing the tab", self._heartbeat_timeout_s)
+                self._watchdog = None
+                if self._on_dead is not None:
+                    await self._on_dead()
+                return
+
+    async def _close_pc(self) -> None:
+        pc, self._pc = self._pc, None
+        if pc is not None:
+            await pc.close()
+
+    async def close(self) -> None:
+        """Close the peer connection and both tracks; idempotent."""
+        self._closed = True
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None and watchdog is not asyncio.current_task():
+            watchdog.cancel()
+        await self._close_pc()
+        self.model_video.stop()
+        self.webcam.stop()

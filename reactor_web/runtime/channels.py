@@ -1,0 +1,173 @@
+"""Frames on a session's data channels: the ``data`` envelope (Part A §7) and ``control`` (Part B §B.2).
+
+A bad frame (binary, not JSON, too large, wrong shape) gets a runtime-scope
+``{"type":"error","data":{"code","message"}}`` reply on the channel it came in on; it never ends the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiortc import RTCDataChannel
+
+from reactor_web.protocol.control import control_response
+from reactor_web.protocol.envelope import decode_frame, encode_envelope
+
+if TYPE_CHECKING:
+    from reactor_web.runtime.session import Connection, RuntimeSession
+
+log = logging.getLogger(__name__)
+
+#: Frames larger than this are refused: commands are small JSON; files go through uploads.
+MAX_FRAME_BYTES = 64 * 1024
+#: How long a closing session waits for its goodbye frames to leave.
+FLUSH_TIMEOUT_S = 0.5
+_INVALID = object()
+
+
+def send_text(channel: RTCDataChannel, text: str) -> None:
+    """Send if the channel is open; a closing channel is not an error worth more than a debug line."""
+    if channel.readyState != "open":
+        return
+    try:
+        channel.send(text)
+    except Exception as exc:
+        log.debug("send on %r failed: %r", channel.label, exc)
+
+
+async def flush(channels: list[RTCDataChannel], limit_s: float = FLUSH_TIMEOUT_S) -> None:
+    """Wait (bounded) until queued frames have been handed to the network, e.g. before closing the peer."""
+    waiting = []
+    for channel in channels:
+        if channel.readyState == "open" and channel.bufferedAmount > channel.bufferedAmountLowThreshold:
+            drained = asyncio.Event()
+            channel.once("bufferedamountlow", drained.set)
+            waiting.append(drained.wait())
+    if waiting:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(limit_s):
+                await asyncio.gather(*waiting)
+
+
+class ChannelHandler:
+    """Dispatches the frames of one session's channels."""
+
+    def __init__(self, session: RuntimeSession) -> None:
+        self._session = session
+
+    # ------------------------------------------------------------------ data
+
+    def on_data(self, conn: Connection, channel: RTCDataChannel, frame: str | bytes) -> None:
+        value = self._parse(channel, frame)
+        if value is _INVALID:
+            return
+        envelope = decode_frame(frame)
+        if envelope.scope is None or envelope.type is None:
+            self._error(channel, "INVALID_MESSAGE", 'expected {"scope":"application"|"runtime","data":{"type":...}}')
+            return
+        if envelope.scope == "application":
+            self._on_command(channel, envelope.type, envelope.data)
+        else:
+            self._on_runtime(channel, envelope.type, envelope.data)
+
+    def _on_command(self, channel: RTCDataChannel, name: str, data: Any) -> None:
+        for message in self._session.model.handle_command(name, data):
+            text = encode_envelope("application", message.type, message.data)
+            if message.broadcast:
+                self._session.broadcast(text)
+            else:
+                send_text(channel, text)
+
+    def _on_runtime(self, channel: RTCDataChannel, kind: str, data: Any) -> None:
+        session = self._session
+        if kind == "ping":
+            session.alive()
+        elif kind == "requestCapabilities":
+            commands = [c.to_dict() for c in session.capabilities.commands]
+            send_text(channel, encode_envelope("runtime", "modelCapabilities", {"commands": commands}))
+        elif kind == "requestSchema":
+            send_text(channel, encode_envelope("runtime", "modelSchema", session.schema))
+        elif kind == "fileUploaded":
+            upload_id = data.get("upload_id") if isinstance(data, dict) else None
+            upload = session.uploads.get(upload_id) if isinstance(upload_id, str) else None
+            if upload is None or upload.data is None:
+                self._error(channel, "UNKNOWN_UPLOAD", f"no completed upload {upload_id!r} in this session")
+            else:
+                log.info("session %s: file uploaded: %s (%d bytes)", session.id, upload.name, upload.size)
+        elif kind == "requestClip":
+            send_text(channel, encode_envelope("runtime", "clipFailed", {"reason": "clips are not supported"}))
+        else:
+            self._error(channel, "UNKNOWN_MESSAGE_TYPE", f"unknown runtime message {kind[:80]!r}")
+
+    # --------------------------------------------------------------- control
+
+    def on_control(self, conn: Connection, channel: RTCDataChannel, frame: str | bytes) -> None:
+        value = self._parse(channel, frame)
+        if value is _INVALID:
+            return
+        kind = value.get("type") if isinstance(value, dict) else None
+        payload = value.get("data") if isinstance(value, dict) else None
+        name = payload.get("name") if isinstance(payload, dict) else None
+        if kind == "request":
+            method, request_id = value.get("method"), value.get("request_id")
+            if not isinstance(method, str) or not isinstance(request_id, int) or isinstance(request_id, bool):
+                self._error(
+                    channel, "INVALID_MESSAGE", "a control request needs a string method and an integer request_id"
+                )
+                return
+            error = self._control_request(conn, method, name)
+            send_text(channel, control_response(method, request_id, error=error))
+        elif kind == "notification":
+            event = value.get("event")
+            if not isinstance(name, str) or not self._control_notification(conn, event, name):
+                log.info("session %s: ignored control notification %r for %r", self._session.id, event, name)
+        else:
+            self._error(channel, "INVALID_MESSAGE", 'expected a control frame with "type" request or notification')
+
+    def _control_request(self, conn: Connection, method: str, name: Any) -> dict[str, str] | None:
+        """Handle a request; returns the response's ``error`` or None on success."""
+        session = self._session
+        if method != "publish_track":
+            return {"code": "UNKNOWN_METHOD", "message": f"unknown method {method[:80]!r}"}
+        spec = session.capabilities.track(name) if isinstance(name, str) else None
+        if spec is None or spec.direction != "sendonly":
+            return {"code": "UNKNOWN_TRACK", "message": f"{name!r} is not a track the client can publish"}
+        holder = session.publishers.setdefault(spec.name, conn.cid)  # first publisher wins the slot
+        if holder != conn.cid:
+            return {"code": "PUBLISHER_SLOT_TAKEN", "message": f"another connection publishes {spec.name!r}"}
+        log.info("session %s connection %d: publishes %s", session.id, conn.cid, spec.name)
+        return None
+
+    def _control_notification(self, conn: Connection, event: Any, name: str) -> bool:
+        if event in ("pause_track", "resume_track") and name in conn.outbound:
+            track = conn.outbound[name]
+            track.pause() if event == "pause_track" else track.resume()
+            return True
+        if event == "unpublish_track":
+            self._session.release_publisher(conn, name)
+            return True
+        return False
+
+    # --------------------------------------------------------------- helpers
+
+    def _parse(self, channel: RTCDataChannel, frame: str | bytes) -> Any:
+        """JSON-decode a text frame, or reply with an error and return ``_INVALID``."""
+        if isinstance(frame, bytes):
+            self._error(channel, "DECODE_FAILED", "binary frames are not supported: send JSON text (protocol v0)")
+            return _INVALID
+        if len(frame) > MAX_FRAME_BYTES or len(frame.encode()) > MAX_FRAME_BYTES:
+            self._error(channel, "MESSAGE_TOO_LARGE", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+            return _INVALID
+        try:
+            return json.loads(frame)
+        except ValueError as exc:
+            self._error(channel, "DECODE_FAILED", f"invalid JSON: {exc}")
+            return _INVALID
+
+    def _error(self, channel: RTCDataChannel, code: str, message: str) -> None:
+        log.warning("session %s: %s on %r: %s", self._session.id, code, channel.label, message)
+        send_text(channel, encode_envelope("runtime", "error", {"code": code, "message": message}))

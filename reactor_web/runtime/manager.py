@@ -1,0 +1,104 @@
+"""The runtime's session registry: creation limits, descriptors, lookup of uploads."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from reactor_web.protocol.capabilities import Capabilities, TrackSpec, commands_to_openapi
+from reactor_web.protocol.constants import MAIN_VIDEO_TRACK, SDK_VERSION, WEBCAM_TRACK, WEBRTC_VERSION
+from reactor_web.runtime.config import RuntimeConfig
+from reactor_web.runtime.model import COMMANDS, MESSAGES
+from reactor_web.runtime.session import RuntimeSession, Upload
+
+log = logging.getLogger(__name__)
+
+#: The descriptor's ``state`` for a live session (the JS SDK's ``SessionState`` enum; not CLOSED/INACTIVE).
+SESSION_STATE = "ACTIVE"
+WEBRTC_TRANSPORT = {"protocol": "webrtc", "version": WEBRTC_VERSION}
+
+
+class TooManySessions(Exception):
+    pass
+
+
+class SessionManager:
+    """Holds the live sessions of one app; a session removes itself when it closes."""
+
+    def __init__(self, config: RuntimeConfig) -> None:
+        self.config = config
+        tracks = (TrackSpec(MAIN_VIDEO_TRACK, "video", "recvonly"), TrackSpec(WEBCAM_TRACK, "video", "sendonly"))
+        self.capabilities = Capabilities(
+            tracks=tracks, commands=COMMANDS, protocol_version="v0", emission_fps=float(config.fps)
+        )
+        self.schema = commands_to_openapi(
+            COMMANDS,
+            tracks,
+            title=config.model_name,
+            version=config.model_version,
+            description="CPU demo model of reactor-web's embedded runtime",
+            messages=MESSAGES,
+        )
+        self.sessions: dict[str, RuntimeSession] = {}
+        self._upload_owner: dict[str, RuntimeSession] = {}
+
+    async def create(self) -> RuntimeSession:
+        if len(self.sessions) >= self.config.max_sessions:
+            raise TooManySessions(f"this runtime holds at most {self.config.max_sessions} session(s)")
+        session = RuntimeSession(self.config, self.capabilities, self.schema, self._forget)
+        self.sessions[session.id] = session
+        log.info("session %s started (%d/%d)", session.id, len(self.sessions), self.config.max_sessions)
+        return session
+
+    def get(self, session_id: str) -> RuntimeSession | None:
+        return self.sessions.get(session_id)
+
+    async def stop(self, session_id: str, reason: str) -> bool:
+        session = self.sessions.get(session_id)
+        if session is None:
+            return False
+        await session.close(reason)
+        return True
+
+    async def close_all(self) -> None:
+        for session in list(self.sessions.values()):
+            await session.close("runtime shutting down")
+
+    def add_upload(self, session: RuntimeSession, upload: Upload) -> None:
+        session.uploads[upload.presigned_id] = upload
+        self._upload_owner[upload.presigned_id] = session
+
+    def find_upload(self, presigned_id: str) -> Upload | None:
+        session = self._upload_owner.get(presigned_id)
+        return session.uploads.get(presigned_id) if session is not None else None
+
+    def _forget(self, session: RuntimeSession) -> None:
+        self.sessions.pop(session.id, None)
+        for upload_id in [u for u, s in self._upload_owner.items() if s is session]:
+            del self._upload_owner[upload_id]
+
+    def descriptor(self, session: RuntimeSession) -> dict[str, Any]:
+        """The session response of Part A §3.2/§4 plus the Part B fields (schema, transports, generation)."""
+        return {
+            "session_id": session.id,
+            "state": SESSION_STATE,
+            "cluster": "local",
+            "model": {"name": self.config.model_name, "version": self.config.model_version},
+            "server_info": {"server_version": SDK_VERSION},
+            "selected_transport": dict(WEBRTC_TRANSPORT),
+            "capabilities": self.capabilities.to_dict(),
+            "schema": self.schema,
+            "transports": [dict(WEBRTC_TRANSPORT)],
+            "generation": "streamed",
+        }
+
+    def track_map(self) -> dict[str, dict[str, Any]]:
+        """Part B ``track_map``: directions from the model's view (``out`` = the client receives)."""
+        return {
+            t.name: {
+                "kind": t.kind,
+                "direction": "out" if t.direction == "recvonly" else "in",
+                "rate": float(self.config.fps) if t.direction == "recvonly" else 0.0,
+            }
+            for t in self.capabilities.tracks
+        }

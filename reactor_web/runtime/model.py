@@ -1,0 +1,269 @@
+"""The demo "world model": a cheap CPU renderer driven by commands.
+
+It stands in for a GPU model so that every part of the stack (signalling, media both ways, commands,
+messages) can be exercised on any machine. Without webcam input it animates a scene; with webcam input
+it transforms the latest webcam frame. Settings change on the next rendered frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import textwrap
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import av
+import jsonschema
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from reactor_web.protocol.capabilities import CommandSpec
+
+log = logging.getLogger(__name__)
+
+EFFECTS: tuple[str, ...] = ("none", "invert", "edges", "posterize", "grayscale")
+PROMPT_MAX_CHARS = 200
+DEFAULT_BRIGHTNESS = 50
+#: Without a new webcam frame for this long the model goes back to its own scene (camera unpublished).
+WEBCAM_STALE_S = 1.0
+#: Error messages quote the offending value; keep them short.
+_MAX_ERROR_CHARS = 240
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "set_brightness",
+        "Scale the picture's brightness: 0 is black, 50 unchanged, 100 twice as bright.",
+        {
+            "value": {
+                "type": "integer",
+                "description": "Brightness, 0..100",
+                "minimum": 0,
+                "maximum": 100,
+                "required": True,
+            }
+        },
+    ),
+    CommandSpec(
+        "set_effect",
+        "Apply an image effect.",
+        {"name": {"type": "string", "description": "Effect name", "enum": list(EFFECTS), "required": True}},
+    ),
+    CommandSpec(
+        "set_prompt",
+        "Draw a text prompt on the picture.",
+        {
+            "text": {
+                "type": "string",
+                "description": "Prompt text",
+                "maxLength": PROMPT_MAX_CHARS,
+                "required": True,
+            }
+        },
+    ),
+    CommandSpec("ping", "Reply with a pong message.", {}),
+)
+
+_STATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "brightness": {"type": "integer"},
+        "effect": {"type": "string", "enum": list(EFFECTS)},
+        "prompt": {"type": "string"},
+    },
+}
+#: Application messages the model sends, for the OpenAPI document's ``webhooks``.
+MESSAGES: dict[str, dict[str, Any]] = {
+    "state_update": _STATE_SCHEMA,
+    "pong": {"type": "object", "properties": {"timestamp": {"type": "number"}, "frame": {"type": "integer"}}},
+    "error": {
+        "type": "object",
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "command": {"type": "string"}},
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMessage:
+    """An application-scope message; ``broadcast`` ones go to every client of the session."""
+
+    type: str
+    data: dict[str, Any]
+    broadcast: bool = False
+
+
+class DemoModel:
+    """Renders ``width``x``height`` RGB frames; commands change brightness, effect and prompt."""
+
+    def __init__(self, width: int = 640, height: int = 360, fps: int = 30) -> None:
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.brightness = DEFAULT_BRIGHTNESS
+        self.effect = "none"
+        self.prompt = ""
+        self.frame_index = 0
+        self._validators = {c.name: jsonschema.Draft202012Validator(c.json_schema()) for c in COMMANDS}
+        self._webcam: av.VideoFrame | np.ndarray | None = None
+        self._webcam_at = 0.0
+        self._webcam_rgb: tuple[object, np.ndarray] | None = None  # (source, converted) cache
+        self._prompt_overlay: tuple[int, int, np.ndarray] | None = None  # (x, y, mask)
+        self._font = ImageFont.load_default(size=max(12, height // 18))
+        self._lut = self._build_lut()
+        self._build_scene()
+
+    # ----------------------------------------------------------------- commands
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return {"brightness": self.brightness, "effect": self.effect, "prompt": self.prompt}
+
+    def handle_command(self, name: str, data: Any) -> list[ModelMessage]:
+        """Apply one application command; returns the messages to send back. Never raises."""
+        validator = self._validators.get(name)
+        if validator is None:
+            log.warning("unknown command %r", name[:_MAX_ERROR_CHARS])
+            return [_error("UNKNOWN_COMMAND", f"unknown command {name!r}"[:_MAX_ERROR_CHARS], name)]
+        payload = {} if data is None else data
+        problem = next(iter(validator.iter_errors(payload)), None)
+        if problem is not None:
+            where = "/".join(str(p) for p in problem.absolute_path) or "data"
+            message = f"{where}: {problem.message}"[:_MAX_ERROR_CHARS]
+            log.warning("invalid %s command: %s", name, message)
+            return [_error("INVALID_COMMAND", message, name)]
+        if name == "ping":
+            return [ModelMessage("pong", {"timestamp": time.time(), "frame": self.frame_index})]
+        if name == "set_brightness":
+            self.brightness = int(payload["value"])
+            self._lut = self._build_lut()
+        elif name == "set_effect":
+            self.effect = payload["name"]
+            self._lut = self._build_lut()
+        elif name == "set_prompt":
+            self.prompt = payload["text"]
+            self._prompt_overlay = self._build_prompt_overlay(self.prompt)
+        return [ModelMessage("state_update", self.state, broadcast=True)]
+
+    # ------------------------------------------------------------------ webcam
+
+    def set_webcam_frame(self, frame: av.VideoFrame | np.ndarray) -> None:
+        """Hand the model the newest webcam frame (an RGB array or a decoded video frame)."""
+        self._webcam = frame
+        self._webcam_at = time.monotonic()
+
+    def clear_webcam(self) -> None:
+        self._webcam = None
+        self._webcam_rgb = None
+
+    def _webcam_image(self) -> np.ndarray | None:
+        frame = self._webcam
+        if frame is None or time.monotonic() - self._webcam_at > WEBCAM_STALE_S:
+            return None
+        if self._webcam_rgb is not None and self._webcam_rgb[0] is frame:
+            return self._webcam_rgb[1]
+        if isinstance(frame, av.VideoFrame):
+            rgb = frame.to_ndarray(format="rgb24", width=self.width, height=self.height)
+        elif frame.shape[:2] != (self.height, self.width):
+            rgb = np.asarray(Image.fromarray(frame[..., :3]).resize((self.width, self.height)))
+        else:
+            rgb = frame[..., :3]
+        self._webcam_rgb = (frame, rgb)
+        return rgb
+
+    # --------------------------------------------------------------- rendering
+
+    def render(self, t: float | None = None) -> np.ndarray:
+        """The next frame, ``(height, width, 3)`` uint8 RGB. ``t`` (seconds) drives the animation."""
+        t = time.monotonic() if t is None else t
+        webcam = self._webcam_image()
+        img = webcam.copy() if webcam is not None else self._scene(t)
+        overlay = self._prompt_overlay
+        if overlay is not None:
+            x, y, mask = overlay
+            box = img[y : y + mask.shape[0], x : x + mask.shape[1]]
+            box //= 3  # dark backdrop so the text reads on any picture
+            box[mask] = 255
+        if self.effect == "grayscale":
+            img = np.repeat(_luma(img)[..., None], 3, axis=2)
+        elif self.effect == "edges":
+            img = np.repeat(_edges(_luma(img))[..., None], 3, axis=2)
+        if self._lut is not None:
+            img = self._lut[img]
+        self.frame_index += 1
+        return img
+
+    def _build_lut(self) -> np.ndarray | None:
+        """One lookup table for the per-pixel effects (invert, posterize) followed by brightness."""
+        x = np.arange(256, dtype=np.float32)
+        if self.effect == "invert":
+            x = 255 - x
+        elif self.effect == "posterize":
+            x = np.floor(x / 64) * 85
+        x = x * (self.brightness / DEFAULT_BRIGHTNESS)
+        lut = np.clip(np.rint(x), 0, 255).astype(np.uint8)
+        return None if np.array_equal(lut, np.arange(256)) else lut
+
+    def _build_scene(self) -> None:
+        """Precompute a double-width gradient (scrolled by slicing) and a disc mask."""
+        w, h = self.width, self.height
+        u = np.linspace(0, 2 * math.pi, 2 * w, endpoint=False)
+        v = np.linspace(0, 1, h)[:, None]
+        r = 120 + 60 * np.sin(u)[None, :] + 0 * v
+        g = 80 + 100 * v + 0 * u[None, :]
+        b = 120 + 60 * np.cos(u)[None, :] - 40 * v
+        self._canvas = np.clip(np.stack([r, g, b], axis=2), 0, 255).astype(np.uint8)
+        self._disc_d = max(8, h // 4)
+        yy, xx = np.mgrid[: self._disc_d, : self._disc_d]
+        c = (self._disc_d - 1) / 2
+        self._disc = (xx - c) ** 2 + (yy - c) ** 2 <= c * c
+        self._square = max(6, h // 6)
+
+    def _scene(self, t: float) -> np.ndarray:
+        w, h = self.width, self.height
+        offset = int(t * w / 8) % w  # the gradient scrolls one width every 8 s
+        img = self._canvas[:, offset : offset + w].copy()
+        d = self._disc_d
+        x = int((w - d) * (0.5 + 0.5 * math.sin(t * 1.3)))
+        y = int((h - d) * (0.5 + 0.5 * math.sin(t * 0.9 + 1.0)))
+        img[y : y + d, x : x + d][self._disc] = (250, 220, 60)
+        s = self._square
+        x = int((w - s) * (0.5 + 0.5 * math.cos(t * 0.7)))
+        y = int((h - s) * (0.5 + 0.5 * math.sin(t * 1.7)))
+        img[y : y + s, x : x + s] = (40, 60, 200)
+        return img
+
+    def _build_prompt_overlay(self, text: str) -> tuple[int, int, np.ndarray] | None:
+        if not text.strip():
+            return None
+        margin = max(4, self.height // 40)
+        char_w = max(1.0, self._font.getlength("abcdefghij") / 10)
+        lines = textwrap.wrap(text, width=max(8, int((self.width - 4 * margin) / char_w))) or [text]
+        line_h = int(self._font.size * 1.25)
+        box_w = min(self.width - 2 * margin, int(max(self._font.getlength(s) for s in lines)) + 2 * margin)
+        box_h = min(self.height - 2 * margin, line_h * len(lines) + 2 * margin)
+        canvas = Image.new("L", (box_w, box_h), 0)
+        draw = ImageDraw.Draw(canvas)
+        for i, line in enumerate(lines):
+            draw.text((margin, margin + i * line_h), line, fill=255, font=self._font)
+        mask = np.asarray(canvas) > 127
+        return margin, self.height - margin - box_h, mask
+
+
+def _luma(img: np.ndarray) -> np.ndarray:
+    """BT.601 luma in integer arithmetic (fast, no float copies)."""
+    rgb = img.astype(np.uint16)
+    return ((77 * rgb[..., 0] + 150 * rgb[..., 1] + 29 * rgb[..., 2]) >> 8).astype(np.uint8)
+
+
+def _edges(gray: np.ndarray) -> np.ndarray:
+    """Gradient magnitude (|dx| + |dy|), amplified."""
+    g = gray.astype(np.int16)
+    out = np.zeros_like(g)
+    out[:, 1:] += np.abs(g[:, 1:] - g[:, :-1])
+    out[1:, :] += np.abs(g[1:, :] - g[:-1, :])
+    return np.clip(out * 3, 0, 255).astype(np.uint8)
+
+
+def _error(code: str, message: str, command: str) -> ModelMessage:
+    return ModelMessage("error", {"code": code, "message": message, "command": command})

@@ -1,0 +1,298 @@
+"""HTTP API of the embedded runtime: Part A local coordinator + transport routes and Part B's connections flow.
+
+Every error is JSON ``{"error": {"code", "message"}}`` with a 4xx status; bad input never yields a 500.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reactor_web.ice import apply_host_address_override
+from reactor_web.protocol.constants import HEADER_API_ACCEPT_VERSION, HEADER_API_VERSION, HEADER_WEBRTC_VERSION
+from reactor_web.protocol.schemas import ice_servers_body
+from reactor_web.runtime.config import RuntimeConfig
+from reactor_web.runtime.manager import SessionManager, TooManySessions
+from reactor_web.runtime.session import Connection, RuntimeSession, SignallingError, Upload
+
+log = logging.getLogger(__name__)
+
+#: JSON bodies (SDP offers are a few KB) larger than this are refused.
+MAX_JSON_BODY = 1024 * 1024
+#: A session holds at most this many Part B connections (each may own a peer connection).
+MAX_CONNECTIONS_PER_SESSION = 8
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError | SignallingError)
+    log.warning("%s %s → %d %s: %s", request.method, request.url.path, exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+    log.warning("%s %s → %d", request.method, request.url.path, exc.status_code)
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "SERVER_ERROR", "internal error")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, "BODY_TOO_LARGE", f"request bodies are limited to {limit} bytes")
+    return bytes(body)
+
+
+async def read_json(request: Request) -> Any:
+    """The JSON body, or None when the body is empty (the JS SDK posts some requests without one)."""
+    body = await read_body(request, MAX_JSON_BODY)
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "INVALID_JSON", f"request body is not JSON: {exc}") from None
+
+
+def create_app(config: RuntimeConfig) -> Starlette:
+    """A fresh runtime app with its own session registry."""
+    manager = SessionManager(config)
+
+    def session_or_404(request: Request) -> RuntimeSession:
+        session = manager.get(request.path_params["sid"])
+        if session is None:
+            raise ApiError(404, "SESSION_NOT_FOUND", f"no session {request.path_params['sid']!r}")
+        return session
+
+    def connection_or_404(request: Request) -> tuple[RuntimeSession, Connection]:
+        session = session_or_404(request)
+        conn = session.connections.get(request.path_params["cid"])
+        if conn is None:
+            raise ApiError(404, "CONNECTION_NOT_FOUND", f"no connection {request.path_params['cid']} in this session")
+        return session, conn
+
+    # ---------------------------------------------------------------- sessions
+
+    async def start_session(request: Request) -> Response:
+        await read_json(request)  # {} from the JS SDK; Part B's starting_input is accepted and ignored
+        try:
+            session = await manager.create()
+        except TooManySessions as exc:
+            raise ApiError(409, "TOO_MANY_SESSIONS", str(exc)) from None
+        return JSONResponse(manager.descriptor(session))
+
+    async def stop_session(request: Request) -> Response:
+        # The JS SDK posts no body; a body that is not JSON is treated the same way (always tolerant).
+        try:
+            body = await read_json(request)
+        except ApiError:
+            body = None
+        sid = body.get("session_id") if isinstance(body, dict) else None
+        if isinstance(sid, str) and sid:
+            stopped = [sid] if await manager.stop(sid, "stop_session") else []
+        elif len(manager.sessions) <= 1:
+            stopped = list(manager.sessions)
+            for one in stopped:
+                await manager.stop(one, "stop_session")
+        else:
+            raise ApiError(400, "SESSION_ID_REQUIRED", "several sessions are running: say which in session_id")
+        return JSONResponse({"stopped": stopped})
+
+    async def get_session(request: Request) -> Response:
+        return JSONResponse(manager.descriptor(session_or_404(request)))
+
+    async def delete_session(request: Request) -> Response:
+        session = session_or_404(request)
+        await session.close("DELETE /sessions")
+        return JSONResponse({"stopped": [session.id]})
+
+    async def health(request: Request) -> Response:
+        full = len(manager.sessions) >= config.max_sessions
+        return JSONResponse(
+            {
+                "status": "healthy",
+                "model": config.model_name,
+                "state": "busy" if full else "available",
+                "sessions": len(manager.sessions),
+                "max_sessions": config.max_sessions,
+            }
+        )
+
+    async def schema(request: Request) -> Response:
+        return JSONResponse(manager.schema)
+
+    # -------------------------------------------------------------- transport
+
+    async def ice_servers(request: Request) -> Response:
+        session_or_404(request)
+        return JSONResponse(ice_servers_body(config.ice_servers))
+
+    async def flat_sdp(request: Request) -> Response:
+        session = session_or_404(request)
+        if request.method == "GET":
+            conn = session.flat_connection(create=False)
+            if conn is None:
+                raise ApiError(404, "NO_OFFER", "no SDP offer was sent for this session")
+            return answer_response(conn, with_cid=False)
+        return await take_offer(request, session, session.flat_connection(create=True))
+
+    async def create_connection(request: Request) -> Response:
+        session = session_or_404(request)
+        await read_json(request)
+        if len(session.connections) >= MAX_CONNECTIONS_PER_SESSION:
+            raise ApiError(409, "TOO_MANY_CONNECTIONS", f"at most {MAX_CONNECTIONS_PER_SESSION} per session")
+        conn = session.new_connection(registered=True)
+        return JSONResponse({"connection_id": conn.cid, "track_map": manager.track_map()}, status_code=201)
+
+    async def ice_candidates(request: Request) -> Response:
+        connection_or_404(request)
+        await read_json(request)  # aiortc has no trickle ICE: the candidates in the offer are enough
+        return JSONResponse({}, status_code=202)
+
+    async def connection_sdp(request: Request) -> Response:
+        session, conn = connection_or_404(request)
+        if request.method == "GET":
+            if conn.pc is None and conn.answer is None and conn.error is None:
+                raise ApiError(404, "NO_OFFER", "no SDP offer was sent on this connection")
+            return answer_response(conn, with_cid=True)
+        return await take_offer(request, session, conn)
+
+    async def take_offer(request: Request, session: RuntimeSession, conn: Connection) -> Response:
+        body = await read_json(request)
+        await session.offer(conn, body)
+        return JSONResponse({"connection_id": conn.cid}, status_code=202)
+
+    def answer_response(conn: Connection, *, with_cid: bool) -> Response:
+        if conn.error is not None:
+            raise conn.error
+        if conn.answer is None:
+            if conn.pc is None:
+                raise ApiError(404, "NO_OFFER", "no SDP offer is pending (the peer connection was closed)")
+            return JSONResponse({"status": "pending"}, status_code=202)
+        body: dict[str, Any] = {"sdp_answer": conn.answer}
+        if with_cid:
+            body["connection_id"] = conn.cid
+        return JSONResponse(body)
+
+    # ----------------------------------------------------------------- uploads
+
+    async def create_upload(request: Request) -> Response:
+        session = session_or_404(request)
+        body = await read_json(request)
+        name = body.get("name") if isinstance(body, dict) else None
+        size = body.get("size") if isinstance(body, dict) else None
+        mime_type = body.get("mime_type", "application/octet-stream") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name or not isinstance(mime_type, str):
+            raise ApiError(400, "INVALID_BODY", 'expected {"name": string, "size": integer, "mime_type": string}')
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise ApiError(400, "INVALID_BODY", "size must be a positive integer")
+        if size > config.max_upload_bytes:
+            raise ApiError(413, "UPLOAD_TOO_LARGE", f"uploads are limited to {config.max_upload_bytes} bytes")
+        upload = Upload(str(uuid.uuid4()), name, size, mime_type)
+        manager.add_upload(session, upload)
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "presigned_id": upload.presigned_id,
+                "presigned_url": f"{base}/uploads/{upload.presigned_id}",
+                "path": f"sessions/{session.id}/uploads/{upload.presigned_id}/{name}",
+            },
+            status_code=201,
+        )
+
+    async def put_upload(request: Request) -> Response:
+        upload = manager.find_upload(request.path_params["uid"])
+        if upload is None:
+            raise ApiError(404, "UPLOAD_NOT_FOUND", "no such upload slot")
+        if upload.data is not None:
+            raise ApiError(409, "ALREADY_UPLOADED", "this upload slot has already been filled")
+        try:
+            data = await read_body(request, upload.size)
+        except ApiError:
+            raise ApiError(400, "SIZE_MISMATCH", f"expected {upload.size} bytes, got more") from None
+        if len(data) != upload.size:
+            raise ApiError(400, "SIZE_MISMATCH", f"expected {upload.size} bytes, got {len(data)}")
+        upload.data = data
+        return JSONResponse({"presigned_id": upload.presigned_id, "size": upload.size})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        apply_host_address_override()
+        try:
+            yield
+        finally:
+            await manager.close_all()
+
+    transport = "/sessions/{sid}/transport/webrtc"
+    connection = transport + "/connections/{cid:int}"
+    routes = [
+        Route("/start_session", start_session, methods=["POST"]),
+        Route("/stop_session", stop_session, methods=["POST"]),
+        Route("/sessions/{sid}", get_session, methods=["GET"]),
+        Route("/sessions/{sid}", delete_session, methods=["DELETE"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/schema", schema, methods=["GET"]),
+        Route(transport + "/ice_servers", ice_servers, methods=["GET"]),
+        Route(transport + "/sdp_params", flat_sdp, methods=["GET", "POST", "PUT"]),
+        Route(transport + "/connections", create_connection, methods=["POST"]),
+        Route(connection + "/ice_candidates", ice_candidates, methods=["POST"]),
+        Route(connection + "/sdp_params", connection_sdp, methods=["GET", "POST", "PUT"]),
+        Route("/sessions/{sid}/uploads", create_upload, methods=["POST"]),
+        Route("/uploads/{uid}", put_upload, methods=["PUT"]),
+    ]
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            HEADER_API_VERSION,
+            HEADER_API_ACCEPT_VERSION,
+            HEADER_WEBRTC_VERSION,
+        ],
+    )
+    app = Starlette(
+        routes=routes,
+        middleware=[cors],
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: _api_error,
+            SignallingError: _api_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
+    app.state.manager = manager
+    return app

@@ -1,0 +1,333 @@
+"""One runtime session: its model, its peer connection(s), its liveness watchdog and its uploads.
+
+A session holds one or more *connections* (Part B §B.1 connection ids; the flat Part A routes use a
+default one). Each connection owns at most one RTCPeerConnection at a time: a new offer (POST or PUT
+``sdp_params``) closes the old peer connection and negotiates a fresh one, keeping the session id.
+
+A session ends on ``stop_session``, when a peer connection fails, or when its liveness deadline passes:
+``connect_timeout_s`` after creation or after an offer until a data channel opens, then
+``ping_timeout_s`` after the latest runtime ``ping``. A peer connection the client closes (a
+recoverable disconnect) does not end the session at once: the client may re-offer with PUT, and the
+watchdog releases the session if it doesn't.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+
+from reactor_web.protocol.capabilities import Capabilities, ProtocolError
+from reactor_web.protocol.constants import CONTROL_CHANNEL_LABEL, DATA_CHANNEL_LABEL
+from reactor_web.protocol.envelope import encode_envelope
+from reactor_web.protocol.schemas import parse_sdp_offer
+from reactor_web.runtime.channels import ChannelHandler, flush, send_text
+from reactor_web.runtime.config import RuntimeConfig
+from reactor_web.runtime.model import DemoModel
+from reactor_web.runtime.tracks import ModelVideoTrack, consume_latest
+
+log = logging.getLogger(__name__)
+
+
+class SignallingError(Exception):
+    """A client mistake in signalling; becomes a 4xx JSON error."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Upload:
+    presigned_id: str
+    name: str
+    size: int
+    mime_type: str
+    data: bytes | None = None
+
+
+@dataclass
+class Connection:
+    """A connection slot; ``registered`` ones (Part B connections flow) start their outbound tracks paused."""
+
+    cid: int
+    registered: bool
+    pc: RTCPeerConnection | None = None
+    answer: str | None = None
+    error: SignallingError | None = None
+    outbound: dict[str, ModelVideoTrack] = field(default_factory=dict)
+    data_channels: list[RTCDataChannel] = field(default_factory=list)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class RuntimeSession:
+    """A model instance and everything that connects clients to it."""
+
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        capabilities: Capabilities,
+        schema: dict[str, Any],
+        on_closed: Callable[[RuntimeSession], None],
+    ) -> None:
+        self.id = str(uuid.uuid4())
+        self.config = config
+        self.capabilities = capabilities
+        self.schema = schema
+        self.model = DemoModel(config.width, config.height, config.fps)
+        self.closed = False
+        self.connections: dict[int, Connection] = {}
+        self.uploads: dict[str, Upload] = {}
+        #: Client-published track name → id of the connection holding its publisher slot.
+        self.publishers: dict[str, int] = {}
+        self._cids = itertools.count(1)
+        self._flat_cid: int | None = None
+        self._on_closed = on_closed
+        self._channels = ChannelHandler(self)
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.time() + config.connect_timeout_s
+        self._deadline_reason = f"no data channel within {config.connect_timeout_s:g} s"
+        self._rearm = asyncio.Event()
+        self._watchdog = loop.create_task(self._watch())
+        self._closer: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ connections
+
+    def new_connection(self, *, registered: bool) -> Connection:
+        conn = Connection(next(self._cids), registered)
+        self.connections[conn.cid] = conn
+        return conn
+
+    def flat_connection(self, *, create: bool) -> Connection | None:
+        """The connection the flat Part A routes (``/transport/webrtc/sdp_params``) talk to."""
+        if self._flat_cid is None or self._flat_cid not in self.connections:
+            if not create:
+                return None
+            self._flat_cid = self.new_connection(registered=False).cid
+        return self.connections[self._flat_cid]
+
+    async def offer(self, conn: Connection, body: Any) -> None:
+        """Apply an SDP offer to ``conn``: replace its peer connection and start building the answer.
+
+        The remote description and track mapping are applied here so that a malformed offer is
+        refused synchronously; the answer (which waits for ICE gathering) is built in the background.
+        """
+        try:
+            sdp, mapping = parse_sdp_offer(body)
+        except ProtocolError as exc:
+            raise SignallingError(400, "INVALID_SDP_OFFER", str(exc)) from None
+        async with conn.lock:
+            if self.closed:
+                raise SignallingError(404, "SESSION_NOT_FOUND", "the session has ended")
+            await self._reset_connection(conn)
+            servers = [RTCIceServer(s.urls, s.username, s.credential) for s in self.config.ice_servers]
+            # An explicit (possibly empty) list: aiortc would otherwise gather against a public STUN server.
+            pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+            conn.pc = pc
+            self._watch_peer(conn, pc)
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+                if not pc.getTransceivers() and pc.sctp is None:
+                    raise SignallingError(400, "INVALID_SDP_OFFER", "the SDP offer has no media or data section")
+                self._attach_tracks(conn, pc, mapping)
+            except SignallingError:
+                await self._reset_connection(conn)
+                raise
+            except Exception as exc:  # aiortc raises assorted errors on bad SDP; all are client mistakes
+                await self._reset_connection(conn)
+                log.warning("session %s: refused SDP offer: %r", self.id, exc)
+                raise SignallingError(400, "INVALID_SDP_OFFER", f"cannot apply SDP offer: {exc}") from None
+            self._spawn(conn, self._answer(conn, pc))
+            self._allow_connect()
+
+    async def _answer(self, conn: Connection, pc: RTCPeerConnection) -> None:
+        try:
+            await pc.setLocalDescription(await pc.createAnswer())  # gathers every candidate (non-trickle)
+        except Exception as exc:
+            log.warning("session %s connection %d: cannot answer: %r", self.id, conn.cid, exc)
+            conn.error = SignallingError(400, "NEGOTIATION_FAILED", f"cannot build an SDP answer: {exc}")
+            return
+        if conn.pc is pc:
+            conn.answer = pc.localDescription.sdp
+
+    def _attach_tracks(self, conn: Connection, pc: RTCPeerConnection, mapping: list[dict[str, str]]) -> None:
+        by_mid = {t.mid: t for t in pc.getTransceivers() if t.mid is not None}
+        used: set[str] = set()
+        for entry in mapping or self._mapping_by_order(pc):
+            spec = self.capabilities.track(entry["name"])
+            if spec is None:
+                raise SignallingError(400, "INVALID_TRACK_MAPPING", f"unknown track {entry['name']!r}")
+            if spec.direction != entry["direction"] or spec.kind != entry["kind"]:
+                raise SignallingError(
+                    400, "INVALID_TRACK_MAPPING", f"track {spec.name!r} is {spec.kind} {spec.direction}"
+                )
+            transceiver = by_mid.get(entry["mid"])
+            if transceiver is None or transceiver.kind != spec.kind:
+                raise SignallingError(
+                    400, "INVALID_TRACK_MAPPING", f"no {spec.kind} m-section with mid {entry['mid']!r} in the offer"
+                )
+            used.add(entry["mid"])
+            if spec.direction == "recvonly":
+                # Client receives: send the model's video on exactly this m-section (addTrack could pick another).
+                track = ModelVideoTrack(self.model, self.config.fps, paused=conn.registered)
+                transceiver.sender.replaceTrack(track)
+                transceiver.direction = "sendonly"
+                conn.outbound[spec.name] = track
+            elif transceiver.receiver.track is not None:
+                sink = functools.partial(self._on_frame, conn, spec.name)
+                self._spawn(conn, consume_latest(transceiver.receiver.track, sink))
+        for mid, transceiver in by_mid.items():
+            if mid not in used and transceiver.receiver.track is not None:
+                # Unmapped media is still read (and dropped) so aiortc's receive queue cannot grow.
+                self._spawn(conn, consume_latest(transceiver.receiver.track, lambda _f: None))
+
+    def _mapping_by_order(self, pc: RTCPeerConnection) -> list[dict[str, str]]:
+        """Without a ``track_mapping``, pair capability tracks with the offer's m-sections in order."""
+        transceivers: list[RTCRtpTransceiver] = list(pc.getTransceivers())
+        mapping = []
+        for spec in self.capabilities.tracks:
+            match = next((t for t in transceivers if t.kind == spec.kind and t.mid is not None), None)
+            if match is None:
+                break
+            transceivers.remove(match)
+            mapping.append({"mid": str(match.mid), "name": spec.name, "kind": spec.kind, "direction": spec.direction})
+        return mapping
+
+    def _on_frame(self, conn: Connection, name: str, frame: av.VideoFrame) -> None:
+        holder = self.publishers.get(name)
+        # The flat flow has no control channel: its webcam feeds the model unless a registered publisher holds it.
+        if holder == conn.cid or (holder is None and not conn.registered):
+            self.model.set_webcam_frame(frame)
+
+    def _watch_peer(self, conn: Connection, pc: RTCPeerConnection) -> None:
+        @pc.on("datachannel")
+        def on_datachannel(channel: RTCDataChannel) -> None:
+            if conn.pc is not pc:
+                return
+            if channel.label == DATA_CHANNEL_LABEL:
+                conn.data_channels.append(channel)
+                self.alive()
+                channel.on(
+                    "close", lambda: conn.data_channels.remove(channel) if channel in conn.data_channels else None
+                )
+                channel.on("message", lambda m: self._channels.on_data(conn, channel, m))
+            elif channel.label == CONTROL_CHANNEL_LABEL:
+                channel.on("message", lambda m: self._channels.on_control(conn, channel, m))
+            else:
+                log.info("session %s: ignoring data channel %r", self.id, channel.label)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if conn.pc is not pc:
+                return  # a peer connection we replaced or closed ourselves
+            state = pc.connectionState
+            log.info("session %s connection %d: peer connection %s", self.id, conn.cid, state)
+            if state == "failed":
+                self.close_soon("peer connection failed")
+            elif state == "closed":
+                # The client hung up; it may come back with a PUT offer before the watchdog fires.
+                async with conn.lock:
+                    if conn.pc is pc:
+                        await self._reset_connection(conn)
+
+    # --------------------------------------------------------------- messages
+
+    def broadcast(self, text: str) -> None:
+        """Send a frame on every open ``data`` channel of the session."""
+        for conn in self.connections.values():
+            for channel in conn.data_channels:
+                send_text(channel, text)
+
+    def release_publisher(self, conn: Connection, name: str) -> None:
+        if self.publishers.get(name) == conn.cid:
+            del self.publishers[name]
+            self.model.clear_webcam()
+
+    # --------------------------------------------------------------- liveness
+
+    def alive(self) -> None:
+        """A data channel opened or a runtime ``ping`` arrived: the next one is due within ``ping_timeout_s``."""
+        deadline = asyncio.get_running_loop().time() + self.config.ping_timeout_s
+        if deadline < self._deadline:
+            self._rearm.set()  # the watchdog sleeps until the old, later deadline: wake it
+        self._deadline = deadline
+        self._deadline_reason = f"no ping for {self.config.ping_timeout_s:g} s"
+
+    def _allow_connect(self) -> None:
+        """A new offer gets ``connect_timeout_s`` to open its data channel (never shortening the deadline)."""
+        deadline = asyncio.get_running_loop().time() + self.config.connect_timeout_s
+        if deadline >= self._deadline:
+            self._deadline = deadline
+            self._deadline_reason = f"no data channel within {self.config.connect_timeout_s:g} s of the offer"
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        # Pings only push the deadline later (checked when the sleep ends); an earlier one re-arms the sleep.
+        while (delay := self._deadline - loop.time()) > 0:
+            self._rearm.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._rearm.wait()
+        await self.close(self._deadline_reason)
+
+    # ---------------------------------------------------------------- closing
+
+    def close_soon(self, reason: str) -> None:
+        """Close from an event callback, which must not await the teardown of its own emitter."""
+        if self._closer is None and not self.closed:
+            self._closer = asyncio.get_running_loop().create_task(self.close(reason))
+
+    async def close(self, reason: str = "stopped") -> None:
+        """Close every peer connection, cancel every task, drop uploads. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        self._on_closed(self)  # unregister first: a client told "sessionEnded" must not still find it
+        log.info("session %s stopped: %s", self.id, reason)
+        self.broadcast(encode_envelope("runtime", "sessionEnded", {"reason": reason}))
+        await flush([c for conn in self.connections.values() for c in conn.data_channels])
+        for conn in list(self.connections.values()):
+            await self._reset_connection(conn)
+        self.connections.clear()
+        if self._watchdog is not asyncio.current_task():
+            self._watchdog.cancel()
+        self.uploads.clear()
+        self.model.clear_webcam()
+
+    def _spawn(self, conn: Connection, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        conn.tasks.add(task)
+        task.add_done_callback(conn.tasks.discard)
+
+    async def _reset_connection(self, conn: Connection) -> None:
+        """Close ``conn``'s peer connection and cancel its tasks; the connection id stays usable."""
+        pc, conn.pc = conn.pc, None
+        conn.answer = conn.error = None
+        current = asyncio.current_task()
+        tasks = [t for t in conn.tasks if t is not current]
+        for task in tasks:
+            task.cancel()
+        for track in conn.outbound.values():
+            track.stop()
+        conn.outbound.clear()
+        conn.data_channels.clear()
+        for name in [n for n, cid in self.publishers.items() if cid == conn.cid]:
+            self.release_publisher(conn, name)
+        if pc is not None:
+            with contextlib.suppress(Exception):
+                await pc.close()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)

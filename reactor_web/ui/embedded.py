@@ -1,0 +1,47 @@
+"""The dashboard's model endpoint: a configured runtime, or the embedded one, owned by the app.
+
+With no ``REACTOR_RUNTIME_URL``, the app starts ``python -m reactor_web.runtime`` as a child process on a
+free port when the backend starts and stops it when the backend stops. A separate process keeps the
+model's rendering and encoding off the backend's event loop (and its GIL), as a real GPU would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from reactor_web.relay.registry import tabs
+from reactor_web.runtime.process import RuntimeProcess
+from reactor_web.ui.settings import settings
+
+logger = logging.getLogger(__name__)
+
+_runtime_url: str | None = settings.runtime_url
+
+
+def runtime_url() -> str:
+    """The local runtime the tabs connect to."""
+    if _runtime_url is None:
+        raise RuntimeError("the embedded runtime is not running (the app's lifespan did not start it)")
+    return _runtime_url
+
+
+@contextlib.asynccontextmanager
+async def model_endpoint() -> AsyncIterator[None]:
+    """Reflex lifespan task: own the embedded runtime (if needed) and every tab's session."""
+    global _runtime_url
+    process: RuntimeProcess | None = None
+    if settings.runtime_url is None:
+        process = RuntimeProcess()
+        await asyncio.to_thread(process.start)
+        _runtime_url = process.url
+        logger.info("embedded runtime serving %s at %s", settings.model_name, process.url)
+    try:
+        yield
+    finally:
+        await tabs.close_all()
+        if process is not None:
+            await asyncio.to_thread(process.stop)
+            _runtime_url = None

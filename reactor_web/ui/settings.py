@@ -1,0 +1,62 @@
+"""Dashboard settings, read from the environment (documented in the README)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCIceServer
+
+DEFAULT_MODEL = "reactor-web-demo"
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_ice_servers(raw: str) -> list[dict[str, Any]]:
+    """``REACTOR_ICE_SERVERS``: a JSON list of ``{"urls": [...], "username"?, "credential"?}``.
+
+    Put the TURN entry first: aiortc uses only the first STUN and the first TURN URL it is given.
+    """
+    if not raw.strip():
+        return []
+    servers = json.loads(raw)
+    if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
+        raise ValueError('REACTOR_ICE_SERVERS must be a JSON list of {"urls": [...], ...} objects')
+    return servers
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSettings:
+    model_name: str = DEFAULT_MODEL
+    #: A running local runtime (reactor-runtime or ours); None starts the embedded one.
+    runtime_url: str | None = None
+    auto_connect: bool = False
+    #: Browser ⇄ backend ICE servers (the same list is given to the page and to the backend's peer).
+    ice_servers: list[dict[str, Any]] = field(default_factory=list)
+    heartbeat_timeout_s: float = 5.0
+
+    @classmethod
+    def from_env(cls) -> DashboardSettings:
+        return cls(
+            model_name=os.environ.get("REACTOR_MODEL", DEFAULT_MODEL),
+            runtime_url=os.environ.get("REACTOR_RUNTIME_URL") or None,
+            auto_connect=_flag("REACTOR_AUTO_CONNECT"),
+            ice_servers=parse_ice_servers(os.environ.get("REACTOR_ICE_SERVERS", "")),
+            heartbeat_timeout_s=float(os.environ.get("REACTOR_HEARTBEAT_TIMEOUT_S", "5")),
+        )
+
+    def rtc_ice_servers(self) -> list[RTCIceServer]:
+        return [
+            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+            for s in self.ice_servers
+        ]
+
+
+settings = DashboardSettings.from_env()

@@ -1,0 +1,143 @@
+"""``ReactorState``: the Reflex equivalent of the JS SDK's ``useReactor``.
+
+Each tab (Reflex client token) has its own GPU session and relay peer in this backend process
+(:mod:`reactor_web.relay`). Handlers return at once; what the session reports (status, messages, errors,
+stats) reaches the tab through one background ``pump`` per tab.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import reflex as rx
+
+from reactor_web.client import ReactorError
+from reactor_web.relay.peer import OfferError, RelayOffer
+from reactor_web.relay.registry import tabs
+from reactor_web.relay.tab import TabSession, TabSettings
+from reactor_web.ui.embedded import runtime_url
+from reactor_web.ui.settings import settings
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGES = 50
+
+
+class ReactorState(rx.State):
+    """Status, last error, messages, session id, capabilities and stats of this tab's model session."""
+
+    status: str = "disconnected"
+    last_error: dict[str, Any] | None = None
+    messages: list[dict[str, Any]] = []
+    session_id: str | None = None
+    capabilities: dict[str, Any] | None = None
+    stats: dict[str, Any] = {}
+    browser_stats: dict[str, Any] = {}
+    #: The backend's answer to the page's relay offer, as JSON ``{"id", "sdp"}`` (or ``{"id","error"}``).
+    relay_answer: str = ""
+    webcam_publish: bool = True
+    camera_state: str = "starting"
+    _pumping: bool = False
+
+    def on_message(self, message: Any) -> None:
+        """Called for every application message from the model; override in a subclass."""
+
+    # -- the tab's session -----------------------------------------------------------------------
+
+    def _tab(self) -> TabSession:
+        token = self.router.session.client_token
+        tab = tabs.open(
+            token,
+            TabSettings(
+                model_name=settings.model_name,
+                api_url=runtime_url(),
+                local=True,
+                browser_ice_servers=settings.rtc_ice_servers(),
+                heartbeat_timeout_s=settings.heartbeat_timeout_s,
+            ),
+        )
+        tab.want_webcam = self.webcam_publish
+        return tab
+
+    def _ensure_pump(self) -> Any:
+        if self._pumping:
+            return None
+        self._pumping = True
+        return ReactorState.pump
+
+    @rx.event
+    async def relay_offer(self, offer: str) -> Any:
+        """The page's relay peer offers (on load, and again after a network failure)."""
+        try:
+            parsed = RelayOffer.parse(offer)
+            answer_id = json.loads(offer).get("id")
+            sdp = await self._tab().accept_offer(parsed)
+            self.relay_answer = json.dumps({"id": answer_id, "sdp": sdp})
+        except OfferError as exc:
+            logger.warning("bad relay offer: %s", exc)
+            self.relay_answer = json.dumps({"error": str(exc)})
+            return None
+        pump = self._ensure_pump()
+        if settings.auto_connect and self.status == "disconnected":
+            self._tab().connect()
+        return pump
+
+    @rx.event(background=True)
+    async def pump(self) -> None:
+        """Carry the tab session's updates into this tab's state until the session closes."""
+        async with self:
+            tab = self._tab()
+        try:
+            while True:
+                update = await tab.inbox.next()
+                async with self:
+                    for name, value in update.fields.items():
+                        setattr(self, name, value)
+                    for message in update.messages:
+                        self.messages = [*self.messages, message][-MAX_MESSAGES:]
+                        self.on_message(message)
+                if update.closed:
+                    return
+        finally:
+            async with self:
+                self._pumping = False
+
+    @rx.event
+    def connect(self) -> Any:
+        self.last_error = None
+        self._tab().connect()
+        return self._ensure_pump()
+
+    @rx.event
+    def disconnect(self) -> None:
+        self._tab().disconnect()
+
+    @rx.event
+    def reconnect(self) -> Any:
+        self._tab().reconnect()
+        return self._ensure_pump()
+
+    @rx.event
+    async def send_command(self, command: str, data: dict[str, Any] | None = None) -> None:
+        try:
+            await self._tab().send_command(command, data or {})
+        except ReactorError as exc:
+            self.last_error = exc.to_dict()
+
+    @rx.event
+    def set_webcam_publish(self, publish: bool) -> None:
+        self.webcam_publish = publish
+        self._tab().set_webcam_wanted(publish)
+
+    @rx.event
+    def set_camera_state(self, camera_state: str) -> None:
+        self.camera_state = camera_state
+
+    @rx.var
+    def error_text(self) -> str:
+        """The last error as ``<code>: <message>``, or empty."""
+        if not self.last_error:
+            return ""
+        return f"{self.last_error.get('code')}: {self.last_error.get('message')}"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up everything on a fresh machine: the Python virtualenv and its packages, bun for Reflex (from the
+# npm registry), and with --browser, Debian's Chromium for the browser tests. Safe to run again.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+python=${PYTHON:-python3.11}
+command -v "$python" >/dev/null || python=python3
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+
+if [ ! -x .tools/node_modules/.bin/bun ]; then
+  npm install --prefix .tools --no-audit --no-fund --loglevel=error bun@1.4.4
+fi
+
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+fi

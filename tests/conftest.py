@@ -1,0 +1,24 @@
+"""Shared test setup: WebRTC media stays on loopback."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from reactor_web.ice import ENV_VAR, apply_host_address_override
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_ice() -> Iterator[None]:
+    """Offer only 127.0.0.1 as an ICE host candidate (also inherited by runtime subprocesses)."""
+    previous = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = "127.0.0.1"
+    apply_host_address_override()
+    yield
+    if previous is None:
+        os.environ.pop(ENV_VAR, None)
+    else:
+        os.environ[ENV_VAR] = previous
+    apply_host_address_override()

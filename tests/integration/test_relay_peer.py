@@ -1,0 +1,168 @@
+"""The browser leg on real aiortc peers: an aiortc "page" offers like assets/reactor/components.jsx does."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+from av import VideoFrame
+
+from reactor_web.relay.peer import BrowserPeer, OfferError, RelayOffer
+from reactor_web.relay.tracks import LatestFrameTrack
+
+
+def solid_frame(rgb: tuple[int, int, int], pts: int = 0) -> VideoFrame:
+    frame = VideoFrame.from_ndarray(np.full((144, 256, 3), rgb, np.uint8), format="rgb24")
+    frame.pts, frame.time_base = pts, Fraction(1, 90_000)
+    return frame
+
+
+class SolidTrack(MediaStreamTrack):
+    """A camera stand-in: a solid colour at ~30 fps."""
+
+    kind = "video"
+
+    def __init__(self, rgb: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.rgb, self.count = rgb, 0
+
+    async def recv(self) -> VideoFrame:
+        await asyncio.sleep(1 / 30)
+        self.count += 1
+        return solid_frame(self.rgb, self.count * 3000)
+
+
+class Page:
+    """An aiortc peer that offers like the dashboard's JavaScript relay."""
+
+    def __init__(self, camera: MediaStreamTrack | None = None) -> None:
+        self.pc = RTCPeerConnection()
+        self.channel = self.pc.createDataChannel("relay")
+        self.model = self.pc.addTransceiver("video", direction="recvonly")
+        self.webcam = self.pc.addTransceiver("video", direction="sendonly")
+        if camera is not None:
+            self.webcam.sender.replaceTrack(camera)
+        self.model_track: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
+        self.pc.on("track", lambda track: self.model_track.done() or self.model_track.set_result(track))
+
+    async def offer(self) -> RelayOffer:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return RelayOffer(self.pc.localDescription.sdp, self.model.mid, self.webcam.mid)
+
+    async def answer(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+
+async def connect(peer: BrowserPeer, page: Page) -> None:
+    await page.answer(await peer.accept_offer(await page.offer()))
+
+
+async def next_frame_where(track: MediaStreamTrack, predicate, within: float = 10.0) -> np.ndarray:
+    async def loop() -> np.ndarray:
+        while True:
+            image = (await track.recv()).to_ndarray(format="rgb24")
+            if predicate(image):
+                return image
+
+    return await asyncio.wait_for(loop(), within)
+
+
+async def test_model_frames_reach_the_page_and_the_camera_reaches_the_backend() -> None:
+    peer = BrowserPeer()
+    page = Page(camera=SolidTrack((20, 200, 20)))
+    try:
+        await connect(peer, page)
+
+        async def feed() -> None:
+            for i in range(300):
+                peer.model_video.push(solid_frame((200, 30, 30), i * 3000))
+                await asyncio.sleep(1 / 30)
+
+        feeder = asyncio.create_task(feed())
+        received = await asyncio.wait_for(page.model_track, 10)
+        image = await next_frame_where(received, lambda im: im[..., 0].mean() > 150)
+        assert image[..., 1].mean() < 80  # red, as pushed
+
+        camera = await next_frame_where(peer.webcam, lambda im: im[..., 1].mean() > 150)
+        assert camera[..., 0].mean() < 80  # green, as the page's camera sends
+        feeder.cancel()
+    finally:
+        await page.pc.close()
+        await peer.close()
+
+
+async def test_a_silent_page_is_declared_dead() -> None:
+    dead = asyncio.Event()
+
+    async def on_dead() -> None:
+        dead.set()
+
+    peer = BrowserPeer(heartbeat_timeout_s=0.5, on_dead=on_dead)
+    page = Page()
+    try:
+        await connect(peer, page)
+        await asyncio.wait_for(dead.wait(), 5)  # the page never beats
+    finally:
+        await page.pc.close()
+        await peer.close()
+
+
+async def test_beats_keep_the_page_alive_and_carry_browser_stats() -> None:
+    dead = asyncio.Event()
+
+    async def on_dead() -> None:
+        dead.set()
+
+    peer = BrowserPeer(heartbeat_timeout_s=0.6, on_dead=on_dead)
+    stats: asyncio.Queue[dict] = asyncio.Queue()
+    peer.on_browser_stats = stats.put_nowait
+    page = Page()
+    try:
+        await connect(peer, page)
+        opened = asyncio.Event()
+        page.channel.on("open", opened.set)
+        await asyncio.wait_for(opened.wait(), 10)
+        for _ in range(8):  # 1.6 s of beats, well past the timeout
+            page.channel.send(json.dumps({"t": 1, "stats": {"frames_per_second": 30}}))
+            await asyncio.sleep(0.2)
+        assert not dead.is_set()
+        assert (await asyncio.wait_for(stats.get(), 5)) == {"t": 1, "stats": {"frames_per_second": 30}}
+    finally:
+        await page.pc.close()
+        await peer.close()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["not json", "{}", json.dumps({"sdp": "hello", "model_mid": "0"}), json.dumps({"sdp": "v=0\r\n"})],
+)
+def test_bad_offers_are_refused_clearly(raw: str) -> None:
+    with pytest.raises(OfferError):
+        RelayOffer.parse(raw)
+
+
+async def test_malformed_sdp_is_refused_and_the_peer_survives() -> None:
+    peer = BrowserPeer()
+    try:
+        with pytest.raises(OfferError):
+            await peer.accept_offer(RelayOffer("v=0\r\nthis is not sdp\r\n", "0", "1"))
+        page = Page()
+        await connect(peer, page)  # a good offer still works afterwards
+        await page.pc.close()
+    finally:
+        await peer.close()
+
+
+async def test_latest_frame_track_drops_rather_than_queues() -> None:
+    track = LatestFrameTrack()
+    for i in range(100):
+        track.push(solid_frame((i, i, i), i))
+    frame = await track.recv()
+    assert frame.to_ndarray(format="rgb24")[0, 0, 0] == 99  # only the newest frame is kept
+    assert track.frames_dropped == 99
+    track.stop()

@@ -1,0 +1,259 @@
+"""Our Python client against the published reactor-runtime 3.10 running examples/reactor_runtime_demo.
+
+Each test gets its own runtime process (see conftest). Every wait has a timeout; nothing sleeps a fixed
+time. What the runtime does on the wire, and why each step is needed, is in docs/interop-notes.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from aiortc import VideoStreamTrack
+from av import VideoFrame
+
+from conftest import DEMO_MODEL_NAME, ReactorRuntimeServer
+from reactor_web.client import Reactor
+
+WIDTH, HEIGHT = 640, 360
+TIMEOUT_S = 20.0
+#: The centre of the picture: clear of the demo's moving marker bar along the top edge.
+CENTRE = (slice(120, 300), slice(120, 520))
+
+
+class SolidColourTrack(VideoStreamTrack):
+    """A 320x240 solid-colour camera."""
+
+    def __init__(self, rgb: tuple[int, int, int]) -> None:
+        super().__init__()
+        self._image = np.empty((240, 320, 3), np.uint8)
+        self._image[...] = rgb
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = VideoFrame.from_ndarray(self._image, format="rgb24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+class Recorder:
+    """Collects a Reactor's events; ``wait_for`` returns once a condition holds (or fails on timeout)."""
+
+    def __init__(self, reactor: Reactor) -> None:
+        self.statuses: list[str] = []
+        self.messages: list[Any] = []
+        self.runtime_messages: list[Any] = []
+        self.errors: list[Any] = []
+        self.tracks: list[str] = []
+        self._changed = asyncio.Event()
+        reactor.on("status_changed", lambda s: self._add(self.statuses, s))
+        reactor.on("message", lambda m: self._add(self.messages, m))
+        reactor.on("runtime_message", lambda m: self._add(self.runtime_messages, m))
+        reactor.on("error", lambda e: self._add(self.errors, e))
+        reactor.on("track_received", lambda name, _track: self._add(self.tracks, name))
+        # These only wake ``wait_for`` so it re-checks conditions on the client's state.
+        reactor.on("capabilities_received", lambda _caps: self._changed.set())
+        reactor.on("stats_update", lambda _stats: self._changed.set())
+
+    def _add(self, bucket: list[Any], item: Any) -> None:
+        bucket.append(item)
+        self._changed.set()
+
+    async def wait_for(self, condition: Callable[[], Any], what: str, timeout: float = TIMEOUT_S) -> Any:
+        async def loop() -> Any:
+            while not (result := condition()):
+                self._changed.clear()
+                await self._changed.wait()
+            return result
+
+        try:
+            return await asyncio.wait_for(loop(), timeout)
+        except TimeoutError:
+            pytest.fail(f"timed out waiting for {what}; statuses={self.statuses} errors={self.errors}")
+
+
+@pytest.fixture
+async def client(reactor_runtime: ReactorRuntimeServer) -> AsyncIterator[tuple[Reactor, Recorder]]:
+    reactor = Reactor(DEMO_MODEL_NAME, api_url=reactor_runtime.url, local=True)
+    recorder = Recorder(reactor)
+    try:
+        yield reactor, recorder
+    finally:
+        await reactor.aclose()
+
+
+async def connect_ready(reactor: Reactor, recorder: Recorder, server: ReactorRuntimeServer) -> None:
+    await reactor.connect()
+    try:
+        await recorder.wait_for(lambda: reactor.status == "ready", "status ready")
+    except pytest.fail.Exception:
+        print(server.log_tail())
+        raise
+
+
+async def next_frame(reactor: Reactor, track: str = "main_video") -> np.ndarray:
+    """The next frame on a received track as RGB; fails if none arrives in time."""
+    view = reactor.tracks.get(track)
+    assert view is not None, f"no received track {track!r}; have {sorted(reactor.tracks)}"
+    try:
+        frame = await asyncio.wait_for(view.recv(), TIMEOUT_S)
+    except TimeoutError:
+        pytest.fail(f"no frame on {track} within {TIMEOUT_S:g} s (outbound tracks start paused: resume_track?)")
+    return frame.to_ndarray(format="rgb24")
+
+
+async def wait_for_frame(reactor: Reactor, condition: Callable[[np.ndarray], bool], what: str) -> np.ndarray:
+    async def loop() -> np.ndarray:
+        while not condition(image := await next_frame(reactor)):
+            pass
+        return image
+
+    try:
+        return await asyncio.wait_for(loop(), TIMEOUT_S)
+    except TimeoutError:
+        pytest.fail(f"no main_video frame showed {what} within {TIMEOUT_S:g} s")
+
+
+def mean_rgb(image: np.ndarray) -> np.ndarray:
+    return image[CENTRE].reshape(-1, 3).mean(axis=0)
+
+
+async def session_state(server: ReactorRuntimeServer) -> str:
+    async with httpx.AsyncClient() as http:
+        return (await http.get(f"{server.url}/session")).json()["state"]
+
+
+async def test_connects_and_streams_main_video(
+    client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
+) -> None:
+    reactor, recorder = client
+    await connect_ready(reactor, recorder, reactor_runtime)
+    assert recorder.statuses[:3] == ["connecting", "waiting", "ready"]
+    assert reactor.signalling == "connections"
+    assert "main_video" in recorder.tracks
+
+    first = await next_frame(reactor)
+    assert first.shape == (HEIGHT, WIDTH, 3)
+    assert first.mean() > 20, "main_video is black"
+    # The demo's marker bar moves every frame: a later frame differs.
+    await wait_for_frame(reactor, lambda image: not np.array_equal(image[:6], first[:6]), "a moving picture")
+    assert await session_state(reactor_runtime) == "streaming"
+
+
+async def test_capabilities_come_from_the_openapi_schema(
+    client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
+) -> None:
+    """3.x descriptors carry ``commands: []``; the commands are in ``GET /schema`` / ``modelSchema``."""
+    reactor, recorder = client
+    await connect_ready(reactor, recorder, reactor_runtime)
+    capabilities = reactor.get_capabilities()
+    assert capabilities is not None
+    assert {t.name: (t.kind, t.direction) for t in capabilities.tracks} == {
+        "webcam": ("video", "sendonly"),
+        "main_video": ("video", "recvonly"),
+    }
+
+    def brightness_command() -> Any:
+        current = reactor.get_capabilities()
+        return current.command("set_brightness") if current is not None else None
+
+    command = await recorder.wait_for(brightness_command, "set_brightness in the capabilities (from /schema)")
+    value = command.schema["value"]
+    assert value["type"] == "integer"
+    assert (value["minimum"], value["maximum"]) == (0, 100)
+    assert reactor.get_capabilities().command("ping") is not None
+
+    # The runtime message route to the same document works too.
+    await reactor.send_command("requestSchema", {}, scope="runtime")
+    schema = await recorder.wait_for(
+        lambda: next((m for m in recorder.runtime_messages if m.get("type") == "modelSchema"), None), "modelSchema"
+    )
+    assert "/events/set_brightness" in schema["data"]["paths"]
+
+
+async def test_command_gets_its_reply_message(
+    client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
+) -> None:
+    reactor, recorder = client
+    await connect_ready(reactor, recorder, reactor_runtime)
+
+    await reactor.send_command("ping", {"seq": 7})
+    pong = await recorder.wait_for(
+        lambda: next((m for m in recorder.messages if m.get("type") == "pong"), None), "the pong reply"
+    )
+    assert pong["data"]["seq"] == 7  # arrives as 7.0: the runtime's v0 codec makes every number a float
+
+    await reactor.send_command("set_brightness", {"value": 100})
+    changed = await recorder.wait_for(
+        lambda: next((m for m in recorder.messages if m.get("type") == "brightness_changed"), None),
+        "brightness_changed",
+    )
+    assert changed["data"]["value"] == 100
+
+
+async def test_published_webcam_shows_in_the_output(
+    client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
+) -> None:
+    reactor, recorder = client
+    await connect_ready(reactor, recorder, reactor_runtime)
+    before = mean_rgb(await next_frame(reactor))
+
+    camera = SolidColourTrack((255, 0, 0))
+    await reactor.publish_track("webcam", camera)
+    image = await wait_for_frame(
+        reactor,
+        lambda img: (lambda m: m[0] > 180 and m[1] < 90 and m[2] < 60)(mean_rgb(img)),
+        "the red webcam (tinted green by the model)",
+    )
+    red = mean_rgb(image)
+    assert red[0] > before[0] or before[1] > red[1], (before, red)
+    assert not recorder.errors, recorder.errors
+
+
+async def test_reconnect_brings_frames_back(
+    client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
+) -> None:
+    reactor, recorder = client
+    await connect_ready(reactor, recorder, reactor_runtime)
+    await next_frame(reactor)
+    session_id = reactor.get_session_id()
+
+    await reactor.disconnect(recoverable=True)
+    assert reactor.status == "disconnected"
+    assert reactor.get_session_id() == session_id
+    assert reactor.tracks == {}
+
+    await reactor.reconnect()
+    await recorder.wait_for(lambda: reactor.status == "ready", "ready after reconnect")
+    assert recorder.statuses[-2:] == ["connecting", "ready"]
+    image = await next_frame(reactor)
+    assert image.shape == (HEIGHT, WIDTH, 3) and image.mean() > 20
+
+    # The data channel works on the new peer connection too.
+    await reactor.send_command("ping", {"seq": 99})
+    await recorder.wait_for(
+        lambda: any(m.get("type") == "pong" and m["data"]["seq"] == 99 for m in recorder.messages),
+        "the pong after reconnect",
+    )
+
+
+async def test_disconnect_ends_the_runtime_session(
+    client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
+) -> None:
+    reactor, recorder = client
+    await connect_ready(reactor, recorder, reactor_runtime)
+    await reactor.disconnect()
+    assert reactor.get_session_id() is None
+
+    async def until_free() -> None:
+        while await session_state(reactor_runtime) != "ready":
+            await asyncio.sleep(0.1)
+
+    await asyncio.wait_for(until_free(), TIMEOUT_S)  # closing → ready: a new session can start
+
+    await connect_ready(reactor, recorder, reactor_runtime)
+    assert (await next_frame(reactor)).mean() > 20
