@@ -1,0 +1,163 @@
+"""Relay hop latency: what the browser leg adds, with aiortc's stock jitter buffer and with ours.
+
+A stamped source (the time drawn into the pixels, reactor_web.protocol.stamp) streams over real aiortc
+peers on loopback, either straight to a "page" peer (one hop, as if the browser talked to the GPU) or
+through the relay (GPU leg → LatestFrameTrack → BrowserPeer → page). The page reads the stamp from each
+decoded frame. Runs alternate between configurations; the table gives medians, p95 and the relay's
+added latency (median via relay - median direct).
+
+    python bench/relay_latency.py [--seconds 6] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import VideoFrame
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from reactor_web.ice import apply_host_address_override  # noqa: E402
+from reactor_web.protocol.stamp import age_ms, draw_stamp, read_stamp  # noqa: E402
+from reactor_web.relay.jitter import install_low_latency_jitter_buffer, uninstall_low_latency_jitter_buffer  # noqa: E402
+from reactor_web.relay.peer import BrowserPeer, RelayOffer  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class StampedSource(MediaStreamTrack):
+    """A 30 fps moving picture with the send time drawn into each frame."""
+
+    kind = "video"
+
+    def __init__(self, width: int, height: int, fps: int = 30) -> None:
+        super().__init__()
+        self.width, self.height, self.fps, self.count = width, height, fps, 0
+        x = np.linspace(0, 255, width, dtype=np.float32)
+        self.base = np.repeat(np.tile(x, (height, 1))[..., None], 3, axis=2).astype(np.uint8)
+        self.start = time.monotonic()
+
+    async def recv(self) -> VideoFrame:
+        self.count += 1
+        await asyncio.sleep(max(0.0, self.start + self.count / self.fps - time.monotonic()))
+        image = np.roll(self.base, self.count * 4, axis=1)
+        draw_stamp(image)
+        frame = VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts, frame.time_base = self.count * 90_000 // self.fps, Fraction(1, 90_000)
+        return frame
+
+
+async def link(sender: RTCPeerConnection, receiver: RTCPeerConnection) -> None:
+    await sender.setLocalDescription(await sender.createOffer())
+    await receiver.setRemoteDescription(sender.localDescription)
+    await receiver.setLocalDescription(await receiver.createAnswer())
+    await sender.setRemoteDescription(receiver.localDescription)
+
+
+async def measure(track: MediaStreamTrack, seconds: float, warmup: int = 30) -> list[int]:
+    ages: list[int] = []
+    deadline = time.monotonic() + seconds
+    seen = 0
+    try:
+        while time.monotonic() < deadline:
+            frame = await asyncio.wait_for(track.recv(), 5)
+            stamp = read_stamp(frame.to_ndarray(format="rgb24"))
+            seen += 1
+            if stamp is not None and seen > warmup:
+                ages.append(age_ms(stamp))
+    except (MediaStreamError, TimeoutError):
+        pass
+    return ages
+
+
+async def run_direct(width: int, height: int, seconds: float) -> list[int]:
+    model, page = RTCPeerConnection(), RTCPeerConnection()
+    model.addTrack(StampedSource(width, height))
+    got: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
+    page.on("track", lambda t: got.done() or got.set_result(t))
+    try:
+        await link(model, page)
+        return await measure(await asyncio.wait_for(got, 10), seconds)
+    finally:
+        await model.close()
+        await page.close()
+
+
+async def run_relayed(width: int, height: int, seconds: float) -> list[int]:
+    model, backend, page = RTCPeerConnection(), RTCPeerConnection(), RTCPeerConnection()
+    relay = BrowserPeer()
+    model.addTrack(StampedSource(width, height))
+    gpu_track: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
+    backend.on("track", lambda t: gpu_track.done() or gpu_track.set_result(t))
+    page.createDataChannel("relay")
+    page_model = page.addTransceiver("video", direction="recvonly")
+    page.addTransceiver("video", direction="sendonly")
+    page_track: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
+    page.on("track", lambda t: page_track.done() or page_track.set_result(t))
+    try:
+        await link(model, backend)
+        relay.model_video.set_source(await asyncio.wait_for(gpu_track, 10))
+        await page.setLocalDescription(await page.createOffer())
+        offer = RelayOffer(page.localDescription.sdp, page_model.mid, None)
+        answer = await relay.accept_offer(offer)
+        await page.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        return await measure(await asyncio.wait_for(page_track, 10), seconds)
+    finally:
+        await relay.close()
+        for pc in (model, backend, page):
+            await pc.close()
+
+
+def summary(ages: list[int]) -> dict[str, float]:
+    if not ages:
+        return {"n": 0, "median": float("nan"), "p95": float("nan")}
+    ordered = sorted(ages)
+    return {"n": len(ages), "median": statistics.median(ordered), "p95": ordered[int(0.95 * (len(ordered) - 1))]}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    apply_host_address_override()
+    samples: dict[tuple[str, str, str], list[int]] = {}
+    for width, height in [(640, 360), (1280, 720)]:
+        res = f"{width}x{height}"
+        for _ in range(args.rounds):  # alternate configurations so drift on a noisy machine hits all alike
+            for buffer in ("stock", "marker-bit"):
+                if buffer == "stock":
+                    uninstall_low_latency_jitter_buffer()
+                else:
+                    install_low_latency_jitter_buffer()
+                for path, run in (("direct", run_direct), ("relay", run_relayed)):
+                    samples.setdefault((res, buffer, path), []).extend(await run(width, height, args.seconds))
+    uninstall_low_latency_jitter_buffer()
+
+    rows = []
+    print(f"{'resolution':<10} {'jitter buffer':<13} {'direct med/p95 ms':>18} {'via relay med/p95 ms':>21} "
+          f"{'relay adds (med)':>17}")
+    for width, height in [(640, 360), (1280, 720)]:
+        res = f"{width}x{height}"
+        for buffer in ("stock", "marker-bit"):
+            d, r = summary(samples[(res, buffer, "direct")]), summary(samples[(res, buffer, "relay")])
+            added = r["median"] - d["median"]
+            rows.append({"resolution": res, "jitter_buffer": buffer, "direct": d, "relay": r, "relay_adds_ms": added})
+            print(f"{res:<10} {buffer:<13} {d['median']:>9.1f} / {d['p95']:<6.1f} {r['median']:>10.1f} / "
+                  f"{r['p95']:<7.1f} {added:>14.1f}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "relay_latency.json").write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
