@@ -27,10 +27,10 @@ from av import VideoFrame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reactor_web.ice import apply_host_address_override  # noqa: E402
-from reactor_web.protocol.stamp import age_ms, draw_stamp, read_stamp  # noqa: E402
-from reactor_web.relay.jitter import install_low_latency_jitter_buffer, uninstall_low_latency_jitter_buffer  # noqa: E402
-from reactor_web.relay.peer import BrowserPeer, RelayOffer  # noqa: E402
+from reactor_web.ice import apply_host_address_override
+from reactor_web.protocol.stamp import age_ms, draw_stamp, read_stamp
+from reactor_web.relay.jitter import install_low_latency_jitter_buffer, uninstall_low_latency_jitter_buffer
+from reactor_web.relay.peer import BrowserPeer, RelayOffer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -145,16 +145,20 @@ async def main() -> None:
     uninstall_low_latency_jitter_buffer()
 
     rows = []
-    print(f"{'resolution':<10} {'jitter buffer':<13} {'direct med/p95 ms':>18} {'via relay med/p95 ms':>21} "
-          f"{'relay adds (med)':>17}")
+    print(
+        f"{'resolution':<10} {'jitter buffer':<13} {'direct med/p95 ms':>18} {'via relay med/p95 ms':>21} "
+        f"{'relay adds (med)':>17}"
+    )
     for width, height in [(640, 360), (1280, 720)]:
         res = f"{width}x{height}"
         for buffer in ("stock", "marker-bit"):
             d, r = summary(samples[(res, buffer, "direct")]), summary(samples[(res, buffer, "relay")])
             added = r["median"] - d["median"]
             rows.append({"resolution": res, "jitter_buffer": buffer, "direct": d, "relay": r, "relay_adds_ms": added})
-            print(f"{res:<10} {buffer:<13} {d['median']:>9.1f} / {d['p95']:<6.1f} {r['median']:>10.1f} / "
-                  f"{r['p95']:<7.1f} {added:>14.1f}")
+            print(
+                f"{res:<10} {buffer:<13} {d['median']:>9.1f} / {d['p95']:<6.1f} {r['median']:>10.1f} / "
+                f"{r['p95']:<7.1f} {added:>14.1f}"
+            )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "relay_latency.json").write_text(json.dumps(rows, indent=2))
 

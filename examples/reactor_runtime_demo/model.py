@@ -19,7 +19,6 @@ by the reactor_web package.
 from __future__ import annotations
 
 import numpy as np
-
 from reactor_runtime import (
     InputField,
     MediaInput,

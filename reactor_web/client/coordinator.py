@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from asyncio import sleep
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Literal
 
 import httpx
 
 from reactor_web.client.errors import ApiError, parse_retry_after
-from reactor_web.protocol.capabilities import ProtocolError
+from reactor_web.protocol.capabilities import Capabilities, ProtocolError, commands_from_openapi
 from reactor_web.protocol.constants import (
     API_VERSION,
     HEADER_API_ACCEPT_VERSION,
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 #: The JS SDK sets no timeout at all; a hung server would hang connect() forever, so bound each request.
 DEFAULT_HTTP_TIMEOUT_S = 30.0
+
+#: How long a local start_session keeps retrying while the runtime answers 503 (model still loading).
+LOADING_WAIT_S = 30.0
 
 VersionKind = Literal["api", "webrtc"]
 
@@ -189,14 +193,27 @@ class Coordinator:
         if not response.is_success and response.status_code != 404:
             raise http_failure("terminate session", response)
 
+    async def complete_capabilities(self, session: SessionResponse) -> Capabilities:
+        """The session's capabilities; the production descriptor already lists the commands."""
+        assert session.capabilities is not None
+        return session.capabilities
+
 
 class LocalCoordinator(Coordinator):
     """Local runtime: ``POST /start_session`` answers a ready session at once (Part A §4)."""
 
     async def start_session(self, on_created: Callable[[str], None]) -> SessionResponse:
-        response = await self.api.request(
-            "start session", "POST", "/start_session", self.api.coordinator_headers(), {}, version_check=None
-        )
+        waited = 0.0
+        while True:
+            response = await self.api.request(
+                "start session", "POST", "/start_session", self.api.coordinator_headers(), {}, version_check=None
+            )
+            # 503 + Retry-After: a 3.x runtime still loading its model (Part B §B.1). Wait it out, briefly.
+            delay = parse_retry_after(response.headers.get("Retry-After")) or 1.0
+            if response.status_code != 503 or waited + delay > LOADING_WAIT_S:
+                break
+            await sleep(delay)
+            waited += delay
         if not response.is_success:
             raise http_failure("start session", response)
         session = SessionResponse.parse(parse_json("start session", response))
@@ -204,6 +221,24 @@ class LocalCoordinator(Coordinator):
         if not session.ready:
             raise ProtocolError("start session: the response has no capabilities or selected_transport")
         return session
+
+    async def complete_capabilities(self, session: SessionResponse) -> Capabilities:
+        """3.x runtimes answer ``commands: []`` and describe commands in an OpenAPI document instead:
+        the descriptor's ``schema`` (Part B §B.1) or ``GET /schema`` (docs/interop-notes.md). Without
+        either the capabilities stay as they are: commands are informative, never required."""
+        capabilities = await super().complete_capabilities(session)
+        if capabilities.commands:
+            return capabilities
+        schema = session.raw.get("schema")
+        try:
+            if not isinstance(schema, dict):
+                response = await self.api.request("fetch schema", "GET", "/schema", self.api.coordinator_headers())
+                schema = parse_json("fetch schema", response) if response.is_success else None
+            commands = commands_from_openapi(schema) if schema else []
+        except (ApiError, ProtocolError) as exc:
+            logger.info("no command schema from the runtime: %s", exc)
+            return capabilities
+        return replace(capabilities, commands=tuple(commands))
 
     async def terminate_session(self, session_id: str) -> None:
         """``POST /stop_session``; the JS SDK sends no body, we name the session so a multi-session

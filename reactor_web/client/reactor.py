@@ -272,8 +272,8 @@ class Reactor:
         if protocol != "webrtc":
             raise ProtocolError(f"Unsupported transport protocol: {protocol}")
         self._session = session
-        self._capabilities = session.capabilities
-        self._emit("capabilities_received", session.capabilities)
+        self._capabilities = await coordinator.complete_capabilities(session)
+        self._emit("capabilities_received", self._capabilities)
         self._session_ms = (time.monotonic() - self._started_at) * 1000
         await self._open_transport(reoffer=False)
 

@@ -158,7 +158,8 @@ class RuntimeSession:
             await pc.setLocalDescription(await pc.createAnswer())  # gathers every candidate (non-trickle)
         except Exception as exc:
             log.warning("session %s connection %d: cannot answer: %r", self.id, conn.cid, exc)
-            conn.error = SignallingError(400, "NEGOTIATION_FAILED", f"cannot build an SDP answer: {exc}")
+            if conn.pc is pc:
+                conn.error = SignallingError(400, "NEGOTIATION_FAILED", f"cannot build an SDP answer: {exc}")
             return
         if conn.pc is pc:
             conn.answer = pc.localDescription.sdp

@@ -52,7 +52,7 @@ def write_y4m(path: Path, rgb: tuple[int, int, int], width: int = 320, height: i
             f.write(b"FRAME\n" + plane_y + plane_u + plane_v)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dashboard() -> Iterator[AppHarness]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/setup.sh --browser")
@@ -62,20 +62,20 @@ def dashboard() -> Iterator[AppHarness]:
         yield harness
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def camera_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("camera") / "camera.y4m"
     write_y4m(path, CAMERA_RGB)
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_session() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_session: Playwright, camera_clip: Path) -> Iterator[Browser]:
     args = [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={camera_clip}"]
     browser = playwright_session.chromium.launch(executable_path=CHROMIUM, args=args)
@@ -92,7 +92,7 @@ def page(browser: Browser, dashboard: AppHarness) -> Iterator[Page]:
     context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def artifacts() -> Path:
     shutil.rmtree(ARTIFACTS / "screenshots", ignore_errors=True)
     (ARTIFACTS / "screenshots").mkdir(parents=True, exist_ok=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
-from client_helpers import WAIT_S, Recorder, SolidColourTrack, connected, frame_where, mean_rgb
+from client_helpers import HEIGHT, WAIT_S, WIDTH, Recorder, SolidColourTrack, connected, frame_where, mean_rgb
 
 from reactor_web.client import ConnectionStats, ErrorCode, Reactor, ReactorError
 from reactor_web.runtime.config import RuntimeConfig
@@ -14,6 +15,13 @@ from reactor_web.runtime.process import RuntimeProcess, free_port
 from reactor_web.runtime.serve import serve_runtime
 
 DARK = 16
+
+
+@pytest.fixture
+async def runtime_url() -> AsyncIterator[str]:
+    """An embedded runtime in-process, on the test's loop."""
+    async with serve_runtime(RuntimeConfig(port=0, width=WIDTH, height=HEIGHT, fps=30)) as url:
+        yield url
 
 
 def client_tasks() -> list[asyncio.Task]:

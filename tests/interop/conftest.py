@@ -13,38 +13,28 @@ Nothing here reaches beyond loopback: the runtime gets a loopback STUN URL inste
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+from interop_support import (
+    DEMO_MODEL_DIR,
+    INTEROP_PYTHON,
+    LOOPBACK_STUN,
+    ROOT,
+    SETUP_SCRIPT,
+    ReactorRuntimeServer,
+    interop_ready,
+)
 
 from reactor_web.runtime.process import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-SETUP_SCRIPT = ROOT / "scripts" / "setup_interop.sh"
-INTEROP_PYTHON = ROOT / ".venv-interop" / "bin" / "python"
-JS_SDK_DIR = ROOT / ".tools" / "interop-npm" / "node_modules" / "@reactor-team" / "js-sdk"
-DEMO_MODEL_DIR = ROOT / "examples" / "reactor_runtime_demo"
-DEMO_MODEL_NAME = "reactor-web-demo"
-#: Where the runtime would look for a STUN server; nothing listens there, so it gathers host candidates only.
-LOOPBACK_STUN = "stun:127.0.0.1:3478"
-RUNTIME_START_TIMEOUT_S = 60.0
-
-
-def _interop_ready() -> bool:
-    return INTEROP_PYTHON.exists() and (JS_SDK_DIR / "package.json").exists()
 
 
 @pytest.fixture(scope="session")
 def interop_tools() -> None:
     """Make sure ``.venv-interop/`` and the JS SDK exist (runs scripts/setup_interop.sh once if not)."""
-    if _interop_ready():
+    if interop_ready():
         return
     try:
         result = subprocess.run(
@@ -52,36 +42,9 @@ def interop_tools() -> None:
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         pytest.skip(f"interop tools unavailable: scripts/setup_interop.sh did not run: {exc}")
-    if result.returncode != 0 or not _interop_ready():
+    if result.returncode != 0 or not interop_ready():
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-5:])
         pytest.skip(f"interop tools unavailable (scripts/setup_interop.sh exit {result.returncode}): {tail}")
-
-
-@dataclass
-class ReactorRuntimeServer:
-    """A running ``python -m reactor_runtime.serve`` (reactor-runtime 3.10) with the demo model."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (the runtime drains its session), SIGKILL if it is still there after a few seconds."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
 
 
 @pytest.fixture
@@ -89,7 +52,6 @@ def reactor_runtime(interop_tools: None, tmp_path: Path) -> Iterator[ReactorRunt
     """A fresh reactor-runtime process per test (one session per process; a leftover session would
     block the next test's start_session with 409 for the 60 s orphan timeout)."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "HOST": "127.0.0.1",
@@ -107,32 +69,9 @@ def reactor_runtime(interop_tools: None, tmp_path: Path) -> Iterator[ReactorRunt
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = ReactorRuntimeServer(url, process, log_path)
+    server = ReactorRuntimeServer(f"http://127.0.0.1:{port}", process, log_path)
     try:
-        _wait_until_loaded(server)
+        server.wait_until_loaded()
         yield server
     finally:
-        _stop(process)
-
-
-def _wait_until_loaded(server: ReactorRuntimeServer) -> None:
-    """``/health`` answers before the model is loaded; the descriptor has capabilities once it is."""
-    deadline = time.monotonic() + RUNTIME_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"reactor-runtime exited with {server.process.returncode}:\n{server.log_tail()}")
-        try:
-            health = httpx.get(f"{server.url}/health", timeout=1.0)
-            session = httpx.get(f"{server.url}/session", timeout=1.0)
-            if health.status_code == 200 and session.json().get("state") == "ready":
-                return
-        except (httpx.TransportError, ValueError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"reactor-runtime did not load within {RUNTIME_START_TIMEOUT_S:g} s:\n{server.log_tail()}")
-
-
-def which_bun() -> str | None:
-    """bun from scripts/setup.sh (.tools/node_modules/.bin/bun), else one on PATH."""
-    local = ROOT / ".tools" / "node_modules" / ".bin" / "bun"
-    return str(local) if local.exists() else shutil.which("bun")
+        server.stop()

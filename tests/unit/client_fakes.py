@@ -55,7 +55,8 @@ class FakeServer:
         self.peers: list[RTCPeerConnection] = []
         self.channels: list[RTCDataChannel] = []
         self.received: list[tuple[str, str]] = []  # (channel label, frame)
-        self.control_replies: Callable[[dict[str, Any]], dict[str, Any] | None] = lambda _req: None
+        #: A control request → the response's extra fields ({} = success), or None for no response at all.
+        self.control_replies: Callable[[dict[str, Any]], dict[str, Any] | None] = lambda _req: {}
         self._answer: str | None = None
         self._received_event = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -114,9 +115,10 @@ class FakeServer:
             self._received_event.set()
             if channel.label == "control":
                 request = json.loads(message)
-                if request.get("type") == "request":
-                    response = self.control_replies(request) or {}
-                    channel.send(json.dumps({"type": "response", "request_id": request["request_id"], **response}))
+                response = self.control_replies(request) if request.get("type") == "request" else None
+                if response is not None:
+                    # reactor-runtime 3.10 echoes request_id as a string (docs/interop-notes.md).
+                    channel.send(json.dumps({"type": "response", "request_id": str(request["request_id"]), **response}))
 
         channel.on("message", on_message)
 

@@ -212,3 +212,16 @@ async def test_409_is_recoverable_and_the_base_url_is_used() -> None:
         await reactor.connect()
     assert raised.value.recoverable  # 409: a session is already running; it may end
     assert str(server.requests[0].url) == f"{BASE}/start_session"
+
+
+async def test_local_start_session_waits_while_the_model_loads(sleeps: list[float]) -> None:
+    answers = iter([(503, {"Retry-After": "1"}), (503, {"Retry-After": "2"}), (409, {})])
+
+    async def start(_request: httpx.Request) -> httpx.Response:
+        status, headers = next(answers)
+        return httpx.Response(status, json={"detail": "x"}, headers=headers)
+
+    server = FakeServer({("POST", "/start_session"): start})
+    with pytest.raises(ReactorError, match="Failed to start session: 409"):
+        await server.reactor(local=True).connect()
+    assert sleeps == [1.0, 2.0] and len(server.sent("POST", "/start_session")) == 3

@@ -14,6 +14,7 @@ from client_fakes import SESSION_ID, FakeServer, T, descriptor, reply
 
 from reactor_web.client import ErrorCode, Reactor, ReactorError
 from reactor_web.client import transport as transport_module
+from reactor_web.protocol.capabilities import CommandSpec, commands_to_openapi
 
 CONNECTION_ID = 7
 CONN = f"{T}/connections/{CONNECTION_ID}"
@@ -137,7 +138,13 @@ async def test_flat_flow_offer_envelopes_and_received_tracks(
     assert len(server.sent("POST", f"{T}/connections")) == 1
 
 
-async def test_connections_flow_control_channel_publish_and_reconnect(server: FakeServer) -> None:
+async def test_connections_flow_control_channel_publish_and_reconnect(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport_module, "CONTROL_REQUEST_TIMEOUT_S", 0.2)
+    brightness = CommandSpec("set_brightness", "", {"value": {"type": "integer", "minimum": 0, "required": True}})
+    schema = commands_to_openapi([brightness], [], title="demo", version="1")
+    server.routes[("GET", "/schema")] = reply(200, schema)
     server.routes[("POST", f"{T}/connections")] = reply(201, {"connection_id": CONNECTION_ID, "track_map": {}})
     server.routes[("POST", f"{CONN}/ice_candidates")] = reply(202, {})
     server.answering(f"{CONN}/sdp_params")
@@ -151,12 +158,15 @@ async def test_connections_flow_control_channel_publish_and_reconnect(server: Fa
         paths = [(r.method, r.url.path) for r in server.requests]
         assert paths == [
             ("POST", "/start_session"),
+            ("GET", "/schema"),  # the descriptor lists no commands: they come from the OpenAPI document
             ("POST", f"{T}/connections"),
             ("GET", f"{T}/ice_servers"),
             ("POST", f"{CONN}/sdp_params"),
             ("POST", f"{CONN}/ice_candidates"),
-            *[("GET", f"{CONN}/sdp_params")] * (len(paths) - 5),
+            *[("GET", f"{CONN}/sdp_params")] * (len(paths) - 6),
         ]
+        capabilities = reactor.get_capabilities()
+        assert capabilities is not None and capabilities.command("set_brightness") == brightness
         final = server.sent("POST", f"{CONN}/ice_candidates")[0]
         assert (
             final.content
@@ -185,6 +195,10 @@ async def test_connections_flow_control_channel_publish_and_reconnect(server: Fa
         with pytest.raises(ReactorError) as raised:
             await reactor.publish_track("nope", VideoStreamTrack())
         assert raised.value.code == ErrorCode.TRACK_PUBLISH_FAILED and not raised.value.recoverable
+        # An unanswered claim keeps the track: 3.10 feeds inbound media to the model regardless.
+        server.control_replies = lambda _r: None
+        await reactor.publish_track("webcam", VideoStreamTrack())
+        assert sender.track is not None
 
         # Reconnect: same connection, PUT, a fresh peer connection, tracks resumed again.
         await reactor.disconnect(recoverable=True)
