@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,3 +24,12 @@ def _loopback_ice() -> Iterator[None]:
     else:
         os.environ[ENV_VAR] = previous
     apply_host_address_override()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Screenshots the browser tests save for review (emptied once per run)."""
+    shots = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    return shots

@@ -21,6 +21,9 @@ function subscribe(fn) {
   return () => listeners.delete(fn);
 }
 const getSnapshot = () => snapshot;
+// The production build prerenders the page on the server, where no peer exists yet.
+const SERVER_SNAPSHOT = { relay: null, stream: null, state: "new" };
+const getServerSnapshot = () => SERVER_SNAPSHOT;
 // The camera outlives relay restarts: a new peer picks it up.
 let cameraTrack = null;
 
@@ -204,7 +207,7 @@ const overlayStyle = {
 // The model's video; while there is none, the status text in its place.
 export function ReactorView({ status, muted = true, objectFit = "contain", style, className, ref, id, ...rest }) {
   const videoRef = useRef(null);
-  const { stream } = useSyncExternalStore(subscribe, getSnapshot);
+  const { stream } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
   useEffect(() => {
     const video = videoRef.current;
     if (!video) return;
@@ -259,7 +262,7 @@ export function WebcamStream({
   const videoRef = useRef(null);
   const streamRef = useRef(null);
   const [camera, setCamera] = useState({ state: "starting", track: null });
-  const { relay } = useSyncExternalStore(subscribe, getSnapshot);
+  const { relay } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
   const notify = useRef(onCameraChange);
   notify.current = onCameraChange;
 

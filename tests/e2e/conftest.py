@@ -1,55 +1,18 @@
-"""Browser tests: the real dashboard (Reflex AppHarness) driven by Debian's Chromium through Playwright.
-
-Chromium gets a fake camera fed by a y4m clip the tests write, the flags that let WebRTC run on
-loopback, and nothing that reaches the network.
-"""
+"""Browser tests: the real dashboard (Reflex AppHarness, dev mode) driven by Debian's Chromium."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 from reflex.testing import AppHarness
 
+from tests.browser import CHROMIUM, browser, camera_clip, playwright_session  # noqa: F401 (fixtures)
+
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-#: The fake camera's colour (RGB): a saturated red the model's output should take on.
-CAMERA_RGB = (220, 30, 30)
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-    "--use-fake-device-for-media-stream",
-]
-
-
-def write_y4m(path: Path, rgb: tuple[int, int, int], width: int = 320, height: int = 240, frames: int = 30) -> None:
-    """A solid-colour clip for Chromium's fake camera (I420, BT.601 limited range)."""
-    r, g, b = rgb
-    y = round(16 + 0.257 * r + 0.504 * g + 0.098 * b)
-    u = round(128 - 0.148 * r - 0.291 * g + 0.439 * b)
-    v = round(128 + 0.439 * r - 0.368 * g - 0.071 * b)
-    plane_y = np.full((height, width), y, np.uint8).tobytes()
-    plane_u = np.full((height // 2, width // 2), u, np.uint8).tobytes()
-    plane_v = np.full((height // 2, width // 2), v, np.uint8).tobytes()
-    with path.open("wb") as f:
-        f.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            f.write(b"FRAME\n" + plane_y + plane_u + plane_v)
 
 
 @pytest.fixture(scope="package")
@@ -62,38 +25,10 @@ def dashboard() -> Iterator[AppHarness]:
         yield harness
 
 
-@pytest.fixture(scope="package")
-def camera_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("camera") / "camera.y4m"
-    write_y4m(path, CAMERA_RGB)
-    return path
-
-
-@pytest.fixture(scope="package")
-def playwright_session() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="package")
-def browser(playwright_session: Playwright, camera_clip: Path) -> Iterator[Browser]:
-    args = [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={camera_clip}"]
-    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, args=args)
-    yield browser
-    browser.close()
-
-
 @pytest.fixture
-def page(browser: Browser, dashboard: AppHarness) -> Iterator[Page]:
+def page(browser: Browser, dashboard: AppHarness) -> Iterator[Page]:  # noqa: F811 (fixture argument)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(dashboard.frontend_url)
     yield page
     context.close()
-
-
-@pytest.fixture(scope="package")
-def artifacts() -> Path:
-    shutil.rmtree(ARTIFACTS / "screenshots", ignore_errors=True)
-    (ARTIFACTS / "screenshots").mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS / "screenshots"

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 from reflex.testing import AppHarness
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.test_dashboard import connect
 from tests.e2e.video import mean_rgb, wait_for_video
 

@@ -229,8 +229,10 @@ async def test_reconnect_brings_frames_back(
     await reactor.reconnect()
     await recorder.wait_for(lambda: reactor.status == "ready", "ready after reconnect")
     assert recorder.statuses[-2:] == ["connecting", "ready"]
-    image = await next_frame(reactor)
-    assert image.shape == (HEIGHT, WIDTH, 3) and image.mean() > 20
+    # reactor-runtime may first send a blank 1280x720 frame on a fresh peer, before the model's own.
+    await wait_for_frame(
+        reactor, lambda image: image.shape == (HEIGHT, WIDTH, 3) and image.mean() > 20, "the model's frames"
+    )
 
     # The data channel works on the new peer connection too.
     await reactor.send_command("ping", {"seq": 99})
