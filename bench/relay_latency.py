@@ -28,8 +28,8 @@ from av import VideoFrame
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reactor_web.ice import apply_host_address_override
+from reactor_web.jitter import install_low_latency_jitter_buffer, uninstall_low_latency_jitter_buffer
 from reactor_web.protocol.stamp import age_ms, draw_stamp, read_stamp
-from reactor_web.relay.jitter import install_low_latency_jitter_buffer, uninstall_low_latency_jitter_buffer
 from reactor_web.relay.peer import BrowserPeer, RelayOffer
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -28,6 +28,7 @@ from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats, Co
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.client.transport import PeerTransport
 from reactor_web.ice import apply_host_address_override
+from reactor_web.jitter import install_low_latency_jitter_buffer
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
 from reactor_web.protocol.constants import (
     DEFAULT_BASE_URL,
@@ -65,6 +66,7 @@ class Reactor:
         if not model_name:
             raise ValueError("model_name is required")
         apply_host_address_override()
+        install_low_latency_jitter_buffer()
         self.model_name = model_name
         self.local = local
         self.api_url = api_url if api_url is not None else (LOCAL_BASE_URL if local else DEFAULT_BASE_URL)

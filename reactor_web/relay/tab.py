@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCIceServer
-from aiortc.mediastreams import MediaStreamTrack
 
 from reactor_web.client import Reactor, ReactorError
-from reactor_web.protocol.constants import MAIN_VIDEO_TRACK, WEBCAM_TRACK
+from reactor_web.client.tracks import ReceivedTrack
+from reactor_web.protocol.constants import WEBCAM_TRACK
 from reactor_web.relay.inbox import TabInbox
 from reactor_web.relay.peer import BrowserPeer, RelayOffer
 
@@ -37,6 +37,8 @@ class TabSettings:
     token_provider: Callable[[], Awaitable[str | None]] | None = None
     browser_ice_servers: list[RTCIceServer] = field(default_factory=list)
     heartbeat_timeout_s: float = 5.0
+    #: Silence on the GPU leg before the session counts as lost (the client's watchdog).
+    peer_timeout_s: float = 15.0
 
 
 def plain(value: Any) -> Any:
@@ -54,7 +56,9 @@ class TabSession:
     def __init__(self, settings: TabSettings, *, on_closed: Callable[[TabSession], None] | None = None) -> None:
         self.settings = settings
         self.inbox = TabInbox()
-        self.reactor = Reactor(settings.model_name, api_url=settings.api_url, local=settings.local)
+        self.reactor = Reactor(
+            settings.model_name, api_url=settings.api_url, local=settings.local, peer_timeout_s=settings.peer_timeout_s
+        )
         self.peer = BrowserPeer(
             ice_servers=settings.browser_ice_servers,
             heartbeat_timeout_s=settings.heartbeat_timeout_s,
@@ -62,6 +66,7 @@ class TabSession:
         )
         self.peer.on_browser_stats = lambda stats: self.inbox.set("browser_stats", stats)
         self.want_webcam = False
+        self._model_view: ReceivedTrack | None = None
         self.closed = False
         self._on_closed = on_closed
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -75,11 +80,15 @@ class TabSession:
         r.on("message", inbox.add_message)
         r.on("error", lambda err: inbox.set("last_error", plain(err)))
         r.on("stats_update", lambda stats: inbox.set("stats", plain(stats)))
-        r.on("track_received", self._on_track)
+        r.on("stream_changed", self._on_stream)
 
-    def _on_track(self, name: str, track: MediaStreamTrack) -> None:
-        if name == MAIN_VIDEO_TRACK:
-            self.peer.model_video.set_source(track)
+    def _on_stream(self, track: ReceivedTrack | None) -> None:
+        # The relay reads its own view of the model's video, so app code can still read the client's.
+        # A reconnect brings a new track: the old view is closed and the new one takes its place.
+        if self._model_view is not None:
+            self._model_view.stop()
+        self._model_view = track.subscribe() if track is not None else None
+        self.peer.model_video.set_source(self._model_view)
 
     def _on_status(self, status: str) -> None:
         self.inbox.set("status", status)
@@ -153,6 +162,7 @@ class TabSession:
             if self.reactor.status != "disconnected" or self.reactor.get_session_id() is not None:
                 await self.reactor.disconnect()
         finally:
+            self._on_stream(None)
             await self.peer.close()
             self.inbox.close()
             if self._on_closed is not None:

@@ -84,7 +84,8 @@ class LatestFrameTrack(MediaStreamTrack):
         self._fresh.clear()
         frame = self._frame
         # Restamp on the relay's own clock: the source's timestamps restart whenever the GPU session
-        # (or the camera) changes, and the encoder needs a monotonic clock.
+        # (or the camera) changes, and the encoder needs a monotonic clock. Only the timing changes;
+        # the pixels, shared with other views of a received track, are never touched.
         frame.pts = int((time.monotonic() - self._started) * VIDEO_CLOCK_RATE)
         frame.time_base = _TIME_BASE
         self.frames_out += 1

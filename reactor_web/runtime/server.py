@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reactor_web.ice import apply_host_address_override
+from reactor_web.jitter import install_low_latency_jitter_buffer
 from reactor_web.protocol.constants import HEADER_API_ACCEPT_VERSION, HEADER_API_VERSION, HEADER_WEBRTC_VERSION
 from reactor_web.protocol.schemas import ice_servers_body
 from reactor_web.runtime.config import RuntimeConfig
@@ -87,6 +88,7 @@ async def read_json(request: Request) -> Any:
 
 def create_app(config: RuntimeConfig) -> Starlette:
     """A fresh runtime app with its own session registry."""
+    install_low_latency_jitter_buffer()  # the webcam reaches the model one frame interval sooner
     manager = SessionManager(config)
 
     def session_or_404(request: Request) -> RuntimeSession:

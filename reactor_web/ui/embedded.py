@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from reactor_web.jitter import install_low_latency_jitter_buffer
 from reactor_web.relay.registry import tabs
 from reactor_web.runtime.process import RuntimeProcess
 from reactor_web.ui.settings import settings
@@ -19,6 +20,7 @@ from reactor_web.ui.settings import settings
 logger = logging.getLogger(__name__)
 
 _runtime_url: str | None = settings.runtime_url
+_embedded: RuntimeProcess | None = None
 
 
 def runtime_url() -> str:
@@ -28,15 +30,21 @@ def runtime_url() -> str:
     return _runtime_url
 
 
+def embedded_runtime() -> RuntimeProcess | None:
+    """The runtime process this app started, if it started one (tests kill and restart it)."""
+    return _embedded
+
+
 @contextlib.asynccontextmanager
 async def model_endpoint() -> AsyncIterator[None]:
     """Reflex lifespan task: own the embedded runtime (if needed) and every tab's session."""
-    global _runtime_url
+    global _runtime_url, _embedded
+    install_low_latency_jitter_buffer()  # for the relay's camera leg (the client installs it too)
     process: RuntimeProcess | None = None
     if settings.runtime_url is None:
         process = RuntimeProcess()
         await asyncio.to_thread(process.start)
-        _runtime_url = process.url
+        _runtime_url, _embedded = process.url, process
         logger.info("embedded runtime serving %s at %s", settings.model_name, process.url)
     try:
         yield
@@ -44,4 +52,4 @@ async def model_endpoint() -> AsyncIterator[None]:
         await tabs.close_all()
         if process is not None:
             await asyncio.to_thread(process.stop)
-            _runtime_url = None
+            _runtime_url, _embedded = None, None

@@ -41,6 +41,7 @@ class DashboardSettings:
     #: Browser ⇄ backend ICE servers (the same list is given to the page and to the backend's peer).
     ice_servers: list[dict[str, Any]] = field(default_factory=list)
     heartbeat_timeout_s: float = 5.0
+    peer_timeout_s: float = 15.0
 
     @classmethod
     def from_env(cls) -> DashboardSettings:
@@ -50,6 +51,7 @@ class DashboardSettings:
             auto_connect=_flag("REACTOR_AUTO_CONNECT"),
             ice_servers=parse_ice_servers(os.environ.get("REACTOR_ICE_SERVERS", "")),
             heartbeat_timeout_s=float(os.environ.get("REACTOR_HEARTBEAT_TIMEOUT_S", "5")),
+            peer_timeout_s=float(os.environ.get("REACTOR_PEER_TIMEOUT_S", "15")),
         )
 
     def rtc_ice_servers(self) -> list[RTCIceServer]:

@@ -56,6 +56,7 @@ class ReactorState(rx.State):
                 local=True,
                 browser_ice_servers=settings.rtc_ice_servers(),
                 heartbeat_timeout_s=settings.heartbeat_timeout_s,
+                peer_timeout_s=settings.peer_timeout_s,
             ),
         )
         tab.want_webcam = self.webcam_publish

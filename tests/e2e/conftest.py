@@ -14,13 +14,17 @@ from tests.browser import CHROMIUM, browser, camera_clip, playwright_session  # 
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Before any test module imports the app's settings (read once, at import): media on loopback, and
+# dead peers noticed in seconds rather than the production defaults.
+os.environ.setdefault("REACTOR_ICE_HOST_ADDRESSES", "127.0.0.1")
+os.environ.setdefault("REACTOR_HEARTBEAT_TIMEOUT_S", "3")
+os.environ.setdefault("REACTOR_PEER_TIMEOUT_S", "3")
+
 
 @pytest.fixture(scope="package")
 def dashboard() -> Iterator[AppHarness]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/setup.sh --browser")
-    os.environ.setdefault("REACTOR_ICE_HOST_ADDRESSES", "127.0.0.1")
-    os.environ.setdefault("REACTOR_HEARTBEAT_TIMEOUT_S", "3")
     with AppHarness.create(root=ROOT, app_name="reactor_web") as harness:
         yield harness
 

@@ -26,7 +26,12 @@ STARTUP_TIMEOUT_S = 240
 def prod_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("prod") / "reflex.log"
-    env = {**os.environ, "REACTOR_ICE_HOST_ADDRESSES": "127.0.0.1", "REACTOR_HEARTBEAT_TIMEOUT_S": "3"}
+    env = {
+        **os.environ,
+        "REACTOR_ICE_HOST_ADDRESSES": "127.0.0.1",
+        "REACTOR_HEARTBEAT_TIMEOUT_S": "3",
+        "REACTOR_PEER_TIMEOUT_S": "3",
+    }
     cmd = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--backend-port", str(port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

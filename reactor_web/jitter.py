@@ -6,6 +6,9 @@ RTP marker bit is set on the last packet of a video frame (VP8, H.264), so a con
 that ends with a marker is already a complete frame: release it then. Without a marker (lost packet)
 the stock next-timestamp rule still applies. Audio buffers are left untouched: there the marker bit
 means the start of a talkspurt, not the end of a frame.
+
+Every receiving leg installs it: the client (GPU → backend), the relay (camera → backend) through the
+client it runs with, and the runtime (backend → model).
 """
 
 from __future__ import annotations
