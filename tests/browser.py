@@ -62,9 +62,16 @@ def playwright_session() -> Iterator[Playwright]:
         yield p
 
 
+def launch_chromium(playwright: Playwright, camera_clip: Path) -> Browser:
+    """Debian's Chromium, headless, camera allowed and fed by ``camera_clip``."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/setup.sh --browser")
+    args = [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={camera_clip}"]
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+
+
 @pytest.fixture(scope="package")
 def browser(playwright_session: Playwright, camera_clip: Path) -> Iterator[Browser]:
-    args = [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={camera_clip}"]
-    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, args=args)
+    browser = launch_chromium(playwright_session, camera_clip)
     yield browser
     browser.close()

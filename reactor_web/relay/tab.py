@@ -20,6 +20,7 @@ from aiortc import RTCIceServer
 from reactor_web.client import Reactor, ReactorError
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.protocol.constants import WEBCAM_TRACK
+from reactor_web.protocol.schemas import IceServer
 from reactor_web.relay.inbox import TabInbox
 from reactor_web.relay.peer import BrowserPeer, RelayOffer
 
@@ -36,6 +37,8 @@ class TabSettings:
     #: Returns a JWT for production mode (None in local mode).
     token_provider: Callable[[], Awaitable[str | None]] | None = None
     browser_ice_servers: list[RTCIceServer] = field(default_factory=list)
+    #: Replaces the GPU leg's ICE servers (None: the ones the runtime or coordinator hands out).
+    gpu_ice_servers: list[IceServer] | None = None
     heartbeat_timeout_s: float = 5.0
     #: Silence on the GPU leg before the session counts as lost (the client's watchdog).
     peer_timeout_s: float = 15.0
@@ -57,7 +60,11 @@ class TabSession:
         self.settings = settings
         self.inbox = TabInbox()
         self.reactor = Reactor(
-            settings.model_name, api_url=settings.api_url, local=settings.local, peer_timeout_s=settings.peer_timeout_s
+            settings.model_name,
+            api_url=settings.api_url,
+            local=settings.local,
+            ice_servers=settings.gpu_ice_servers,
+            peer_timeout_s=settings.peer_timeout_s,
         )
         self.peer = BrowserPeer(
             ice_servers=settings.browser_ice_servers,

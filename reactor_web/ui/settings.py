@@ -9,6 +9,8 @@ from typing import Any
 
 from aiortc import RTCIceServer
 
+from reactor_web.protocol.schemas import IceServer
+
 DEFAULT_MODEL = "reactor-web-demo"
 
 
@@ -19,16 +21,19 @@ def _flag(name: str, default: bool = False) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def parse_ice_servers(raw: str) -> list[dict[str, Any]]:
-    """``REACTOR_ICE_SERVERS``: a JSON list of ``{"urls": [...], "username"?, "credential"?}``.
+def parse_ice_servers(raw: str, variable: str = "REACTOR_ICE_SERVERS") -> list[dict[str, Any]]:
+    """An ICE server list variable: a JSON list of ``{"urls": [...], "username"?, "credential"?}``.
 
     Put the TURN entry first: aiortc uses only the first STUN and the first TURN URL it is given.
     """
     if not raw.strip():
         return []
-    servers = json.loads(raw)
+    try:
+        servers = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{variable} is not JSON: {exc}") from None
     if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
-        raise ValueError('REACTOR_ICE_SERVERS must be a JSON list of {"urls": [...], ...} objects')
+        raise ValueError(f'{variable} must be a JSON list of {{"urls": [...], ...}} objects')
     return servers
 
 
@@ -40,6 +45,8 @@ class DashboardSettings:
     auto_connect: bool = False
     #: Browser ⇄ backend ICE servers (the same list is given to the page and to the backend's peer).
     ice_servers: list[dict[str, Any]] = field(default_factory=list)
+    #: Backend ⇄ GPU ICE servers; empty uses the ones the runtime or coordinator hands out.
+    gpu_ice_servers: list[dict[str, Any]] = field(default_factory=list)
     heartbeat_timeout_s: float = 5.0
     peer_timeout_s: float = 15.0
 
@@ -50,6 +57,7 @@ class DashboardSettings:
             runtime_url=os.environ.get("REACTOR_RUNTIME_URL") or None,
             auto_connect=_flag("REACTOR_AUTO_CONNECT"),
             ice_servers=parse_ice_servers(os.environ.get("REACTOR_ICE_SERVERS", "")),
+            gpu_ice_servers=parse_ice_servers(os.environ.get("REACTOR_GPU_ICE_SERVERS", ""), "REACTOR_GPU_ICE_SERVERS"),
             heartbeat_timeout_s=float(os.environ.get("REACTOR_HEARTBEAT_TIMEOUT_S", "5")),
             peer_timeout_s=float(os.environ.get("REACTOR_PEER_TIMEOUT_S", "15")),
         )
@@ -59,6 +67,15 @@ class DashboardSettings:
             RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
             for s in self.ice_servers
         ]
+
+    def gpu_ice_override(self) -> list[IceServer] | None:
+        if not self.gpu_ice_servers:
+            return None
+        return [IceServer(_as_list(s["urls"]), s.get("username"), s.get("credential")) for s in self.gpu_ice_servers]
+
+
+def _as_list(urls: str | list[str]) -> list[str]:
+    return [urls] if isinstance(urls, str) else list(urls)
 
 
 settings = DashboardSettings.from_env()

@@ -55,6 +55,7 @@ class ReactorState(rx.State):
                 api_url=runtime_url(),
                 local=True,
                 browser_ice_servers=settings.rtc_ice_servers(),
+                gpu_ice_servers=settings.gpu_ice_override(),
                 heartbeat_timeout_s=settings.heartbeat_timeout_s,
                 peer_timeout_s=settings.peer_timeout_s,
             ),

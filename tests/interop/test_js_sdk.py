@@ -8,7 +8,6 @@ sync API. The SDK speaks Part A: ``POST /start_session``, flat ``sdp_params``, o
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 import threading
@@ -23,37 +22,10 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from reactor_web.runtime.process import RuntimeProcess
+from tests.browser import CAMERA_RGB, launch_chromium, write_y4m
 
 PAGE_DIR = Path(__file__).resolve().parent / "jssdk_page"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-]
 TIMEOUT_MS = 30_000
-#: The fake camera's colour (RGB), a saturated red the runtime's output should take on.
-CAMERA_RGB = (220, 30, 30)
-
-
-def write_y4m(path: Path, rgb: tuple[int, int, int], width: int = 320, height: int = 240, frames: int = 30) -> None:
-    """A solid-colour clip for Chromium's fake camera (I420, BT.601 limited range)."""
-    r, g, b = rgb
-    y = round(16 + 0.257 * r + 0.504 * g + 0.098 * b)
-    u = round(128 - 0.148 * r - 0.291 * g + 0.439 * b)
-    v = round(128 + 0.439 * r - 0.368 * g - 0.071 * b)
-    planes = bytes([y]) * (width * height) + bytes([u]) * (width * height // 4) + bytes([v]) * (width * height // 4)
-    with path.open("wb") as f:
-        f.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            f.write(b"FRAME\n" + planes)
 
 
 @pytest.fixture(scope="module")
@@ -118,19 +90,10 @@ def our_runtime() -> Iterator[RuntimeProcess]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}: run scripts/setup.sh --browser")
     clip = tmp_path_factory.mktemp("camera") / "camera.y4m"
     write_y4m(clip, CAMERA_RGB)
-    camera_args = [
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={clip}",
-    ]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *camera_args]
-        )
+        browser = launch_chromium(playwright, clip)
         try:
             yield browser
         finally:
