@@ -132,8 +132,13 @@ async def test_session_get_delete_and_stop(http: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.json() == {"stopped": [only]}
     assert (await http.post("/stop_session")).json() == {"stopped": []}
-    garbled = await start(http)
-    assert (await http.post("/stop_session", content=b"{oops")).json() == {"stopped": [garbled]}
+    kept = await start(http)
+    # A malformed body is refused: it must not stop the one session that is running.
+    assert_error(await http.post("/stop_session", content=b"{oops"), 400, "INVALID_JSON")
+    assert_error(await http.post("/stop_session", json=[kept]), 400, "INVALID_BODY")
+    assert_error(await http.post("/stop_session", json={"session_id": {"$gt": ""}}), 400, "INVALID_BODY")
+    assert (await http.get(f"/sessions/{kept}")).status_code == 200
+    assert (await http.post("/stop_session")).json() == {"stopped": [kept]}
 
     a, b = await start(http), await start(http)
     assert_error(await http.post("/stop_session"), 400, "SESSION_ID_REQUIRED")
