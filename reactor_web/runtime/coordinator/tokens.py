@@ -31,10 +31,11 @@ class TokenError(Exception):
 
 
 class TokenAuthority:
-    def __init__(self, api_keys: list[str], ttl_s: int) -> None:
+    def __init__(self, api_keys: list[str], ttl_s: int, secret: bytes | None = None) -> None:
+        """``secret`` is for tests that need to sign a token themselves; by default it is random."""
         self._key_ids = {key: key_id(key) for key in api_keys}
         self._ttl_s = ttl_s
-        self._secret = secrets.token_bytes(32)
+        self._secret = secret if secret is not None else secrets.token_bytes(32)
 
     def key_id_of(self, api_key: str | None) -> str | None:
         """The id a key's tokens carry, or None for an unknown key (compared in constant time)."""
