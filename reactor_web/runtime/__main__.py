@@ -22,6 +22,15 @@ def parse_args(argv: list[str] | None = None) -> RuntimeConfig:
     parser.add_argument("--fps", type=int, default=defaults.fps)
     parser.add_argument("--ping-timeout", type=float, default=defaults.ping_timeout_s, help="seconds")
     parser.add_argument("--model-name", default=defaults.model_name)
+    parser.add_argument(
+        "--max-upload-bytes", type=int, default=defaults.max_upload_bytes, help="largest file a client may upload"
+    )
+    parser.add_argument(
+        "--stamp-frames",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.stamp_frames,
+        help="draw the render time into every frame (default: on when REACTOR_RUNTIME_STAMP_FRAMES=1)",
+    )
     args = parser.parse_args(argv)
     return RuntimeConfig(
         host=args.host,
@@ -32,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> RuntimeConfig:
         fps=args.fps,
         ping_timeout_s=args.ping_timeout,
         model_name=args.model_name,
+        max_upload_bytes=args.max_upload_bytes,
+        stamp_frames=args.stamp_frames,
     )
 
 

@@ -242,8 +242,13 @@ async def test_schema_route(http: httpx.AsyncClient) -> None:
         "/events/set_brightness",
         "/events/set_effect",
         "/events/set_prompt",
+        "/events/set_image",
+        "/events/clear_image",
         "/events/ping",
     }
+    image = schema["paths"]["/events/set_image"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert image["properties"]["image"]["$ref"] == "#/components/schemas/ReactorUploadReference"
+    assert image["required"] == ["image"]
     assert schema["x-reactor"]["tracks"] == [
         {"name": "main_video", "kind": "video", "direction": "out"},
         {"name": "webcam", "kind": "video", "direction": "in"},
