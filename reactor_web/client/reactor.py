@@ -10,7 +10,6 @@ task, and the tasks it spawns to react to transport events. ``disconnect()`` lea
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Coroutine
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 from aiortc.mediastreams import MediaStreamTrack
 
+from reactor_web.client.commands import prepare_command
 from reactor_web.client.coordinator import DEFAULT_HTTP_TIMEOUT_S, Coordinator, HttpApi, LocalCoordinator
 from reactor_web.client.errors import ErrorCode, ReactorError, to_reactor_error
 from reactor_web.client.events import EventEmitter, Handler
@@ -27,6 +27,7 @@ from reactor_web.client.signalling import Flow, FlowPreference, Signalling, open
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats, ConnectionTimings, monitor
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.client.transport import PeerTransport
+from reactor_web.client.uploads import UploadSource, upload
 from reactor_web.ice import apply_host_address_override
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
 from reactor_web.protocol.constants import (
@@ -38,7 +39,8 @@ from reactor_web.protocol.constants import (
     Status,
 )
 from reactor_web.protocol.envelope import UNDEFINED, decode_frame, encode_envelope
-from reactor_web.protocol.schemas import IceServer, SessionResponse
+from reactor_web.protocol.schemas import FileRef, IceServer, SessionResponse
+from reactor_web.protocol.validation import CommandValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -213,15 +215,19 @@ class Reactor:
     async def send_command(self, command: str, data: Any = None, scope: Scope = "application") -> None:
         """Send ``{"scope","data":{"type":command,"data":data}}`` on the data channel (Part A §7.1).
 
-        A string ``data`` is JSON-parsed first; None leaves ``data`` out. Unlike the JS SDK, which only
-        logs, sending when not ready or over the channel's size limit raises (and emits) a ReactorError.
+        A string ``data`` is JSON-parsed first; None leaves ``data`` out; :class:`FileRef` values travel in
+        ``uploads``. An application command is checked against the model's declared commands first
+        (``INVALID_COMMAND``, naming the field). Unlike the JS SDK, which only logs, sending when not
+        ready or over the channel's size limit raises (and emits) a ReactorError.
         """
         transport = self._transport
         if self._status != "ready" or transport is None:
             raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Cannot send {command!r}: status is {self._status!r}")
         try:
-            payload = json.loads(data) if isinstance(data, str) else data
-            frame = encode_envelope(scope, command, UNDEFINED if payload is None else payload)
+            payload, uploads = prepare_command(self._capabilities, scope, command, data)
+            frame = encode_envelope(scope, command, UNDEFINED if payload is None else payload, uploads)
+        except CommandValidationError as exc:
+            raise self._fail(ErrorCode.INVALID_COMMAND, str(exc), False) from exc
         except (TypeError, ValueError) as exc:
             raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Cannot send {command!r}: {exc}", False) from exc
         size, limit = len(frame.encode()), transport.max_message_size
@@ -233,6 +239,32 @@ class Reactor:
             transport.send(frame)
         except Exception as exc:
             raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Failed to send message: {exc}") from exc
+
+    async def upload_file(
+        self, source: UploadSource, *, name: str | None = None, mime_type: str | None = None
+    ) -> FileRef:
+        """Upload a file (a path, bytes or a binary file object) to the session, announce it to the runtime
+        (``fileUploaded``), and return its reference for :meth:`send_command` data (Part A §8). Requires
+        ``ready``; raises (and emits) ``UPLOAD_TOO_LARGE`` or ``UPLOAD_FAILED``."""
+        api, session_id = self._api, self._session_id
+        if self._status != "ready" or api is None or session_id is None:
+            message = f'Cannot upload file, status is "{self._status}". Must be "ready".'
+            raise self._fail(ErrorCode.UPLOAD_FAILED, message, False)
+        try:
+            ref = await upload(
+                api,
+                session_id,
+                source,
+                name=name,
+                mime_type=mime_type,
+                http_timeout_s=self._http_timeout_s,
+                transport=self._http_transport,
+            )
+        except ReactorError as exc:
+            self._report(exc)
+            raise
+        await self.send_command("fileUploaded", ref.to_dict(), "runtime")
+        return ref
 
     async def publish_track(self, name: str, track: MediaStreamTrack) -> None:
         """Send ``track`` on the sendonly capability track ``name`` (requires ``ready``)."""
