@@ -26,6 +26,12 @@ def parse_args(argv: list[str] | None = None) -> RuntimeConfig:
         "--max-upload-bytes", type=int, default=defaults.max_upload_bytes, help="largest file a client may upload"
     )
     parser.add_argument(
+        "--max-session-upload-bytes",
+        type=int,
+        default=defaults.max_session_upload_bytes,
+        help="uploads a session keeps; older ones are evicted past it",
+    )
+    parser.add_argument(
         "--stamp-frames",
         action=argparse.BooleanOptionalAction,
         default=defaults.stamp_frames,
@@ -42,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> RuntimeConfig:
         ping_timeout_s=args.ping_timeout,
         model_name=args.model_name,
         max_upload_bytes=args.max_upload_bytes,
+        max_session_upload_bytes=args.max_session_upload_bytes,
         stamp_frames=args.stamp_frames,
     )
 

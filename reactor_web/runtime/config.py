@@ -28,6 +28,9 @@ class RuntimeConfig:
     connect_timeout_s: float = 30.0
     #: Largest file a client may upload; a bigger slot request gets 413 ``UPLOAD_TOO_LARGE``.
     max_upload_bytes: int = 8 * 1024 * 1024
+    #: A session keeps at most this many bytes of uploads: a new slot evicts the oldest uploads past it,
+    #: so a long session that keeps swapping images cannot grow without bound.
+    max_session_upload_bytes: int = 32 * 1024 * 1024
     model_name: str = "reactor-web-demo"
     model_version: str = "0.1.0"
     #: Returned by ``GET .../ice_servers`` and used by the runtime's own peer connections.

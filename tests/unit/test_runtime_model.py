@@ -197,5 +197,5 @@ def test_stamping_needs_a_wide_enough_frame(monkeypatch: pytest.MonkeyPatch) -> 
     assert parse_args([]).stamp_frames and not parse_args(["--no-stamp-frames"]).stamp_frames
     monkeypatch.setenv("REACTOR_RUNTIME_STAMP_FRAMES", "0")
     assert not RuntimeConfig().stamp_frames
-    config = parse_args(["--stamp-frames", "--max-upload-bytes", "1234"])
-    assert config.stamp_frames and config.max_upload_bytes == 1234
+    config = parse_args(["--stamp-frames", "--max-upload-bytes", "1234", "--max-session-upload-bytes", "5678"])
+    assert config.stamp_frames and (config.max_upload_bytes, config.max_session_upload_bytes) == (1234, 5678)
