@@ -11,7 +11,7 @@ from reactor_web.client.reactor import Reactor
 from reactor_web.client.stats import ConnectionStats, ConnectionTimings
 from reactor_web.client.token import TokenProvider
 from reactor_web.client.tracks import ReceivedTrack
-from reactor_web.protocol.schemas import IceServer
+from reactor_web.protocol.schemas import FileRef, IceServer
 
 __all__ = [
     "ALIASES",
@@ -19,6 +19,7 @@ __all__ = [
     "ConnectionStats",
     "ConnectionTimings",
     "ErrorCode",
+    "FileRef",
     "IceServer",
     "Reactor",
     "ReactorError",

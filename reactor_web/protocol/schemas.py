@@ -174,6 +174,21 @@ def parse_sdp_answer(obj: Any) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRef:
+    """An uploaded file (Part A §8 step 6). Put it as a parameter value in a command's data: it travels in
+    the envelope's ``uploads`` as :meth:`to_dict` (Part A §7.1)."""
+
+    upload_id: str
+    name: str
+    mime_type: str
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"upload_id","name","mime_type","size"}``, in the JS SDK's key order."""
+        return {"upload_id": self.upload_id, "name": self.name, "mime_type": self.mime_type, "size": self.size}
+
+
+@dataclass(frozen=True, slots=True)
 class UploadSlot:
     presigned_id: str
     presigned_url: str

@@ -36,6 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fps", type=int, default=defaults.fps)
     parser.add_argument("--ping-timeout", type=float, default=defaults.ping_timeout_s, help="seconds")
     parser.add_argument("--model-name", default=defaults.model_name)
+    parser.add_argument(
+        "--max-upload-bytes", type=int, default=defaults.max_upload_bytes, help="largest file a client may upload"
+    )
+    parser.add_argument(
+        "--max-session-upload-bytes",
+        type=int,
+        default=defaults.max_session_upload_bytes,
+        help="uploads a session keeps; older ones are evicted past it",
+    )
+    parser.add_argument(
+        "--stamp-frames",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.stamp_frames,
+        help="draw the render time into every frame (default: on when REACTOR_RUNTIME_STAMP_FRAMES=1)",
+    )
     group = parser.add_argument_group("coordinator emulation")
     group.add_argument("--coordinator", action="store_true", help="serve the production-coordinator emulation")
     group.add_argument("--gpus", type=int, default=coordinator.gpus, help="GPU worker processes")
@@ -57,6 +72,9 @@ def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         fps=args.fps,
         ping_timeout_s=args.ping_timeout,
         model_name=args.model_name,
+        max_upload_bytes=args.max_upload_bytes,
+        max_session_upload_bytes=args.max_session_upload_bytes,
+        stamp_frames=args.stamp_frames,
     )
 
 
@@ -67,6 +85,9 @@ def coordinator_config(args: argparse.Namespace) -> CoordinatorConfig:
         log.warning("no --api-key given: generated %s", keys[0])
     worker_args = ["--width", str(args.width), "--height", str(args.height), "--fps", str(args.fps)]
     worker_args += ["--ping-timeout", str(args.ping_timeout), "--model-name", args.model_name]
+    worker_args += ["--max-upload-bytes", str(args.max_upload_bytes)]
+    worker_args += ["--max-session-upload-bytes", str(args.max_session_upload_bytes)]
+    worker_args += ["--stamp-frames" if args.stamp_frames else "--no-stamp-frames"]
     return CoordinatorConfig(
         host=args.host,
         port=args.port if args.port is not None else CoordinatorConfig.port,

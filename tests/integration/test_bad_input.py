@@ -151,9 +151,15 @@ async def test_the_client_refuses_what_would_be_lost(runtime: httpx.AsyncClient)
         recorder = Recorder(reactor)
         await reactor.connect()
         await recorder.wait("status_changed", lambda status: status == "ready")
-        with pytest.raises(ReactorError) as too_large:
+        with pytest.raises(ReactorError) as too_long:
             await reactor.send_command("set_prompt", {"text": "x" * 1_000_000})
+        assert too_long.value.code == "INVALID_COMMAND" and "text" in too_long.value.message
+        with pytest.raises(ReactorError) as too_large:
+            await reactor.send_command("note", {"blob": "x" * 1_000_000}, scope="runtime")
         assert too_large.value.code == "MESSAGE_TOO_LARGE" and "bytes" in too_large.value.message
+        with pytest.raises(ReactorError) as unknown:
+            await reactor.send_command("fly_away", {})
+        assert unknown.value.code == "INVALID_COMMAND"
         assert reactor.status == "ready"  # refused, not disconnected
 
 
