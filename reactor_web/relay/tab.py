@@ -145,7 +145,9 @@ class TabSession:
             await self.reactor.publish_track(WEBCAM_TRACK, self.peer.webcam)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        self._tasks.spawn(self._guard(coro))
+        task = self._tasks.spawn(self._guard(coro))
+        # A task cancelled before it ran (the tab closed at once) never awaited ``coro``: close it quietly.
+        task.add_done_callback(lambda _task: coro.close())
 
     async def _guard(self, coro: Coroutine[Any, Any, Any]) -> None:
         # Errors are already emitted on the client's `error` event (→ inbox); don't lose other ones.
