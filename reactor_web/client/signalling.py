@@ -17,7 +17,7 @@ from typing import Literal
 from reactor_web.client.coordinator import HttpApi, http_failure, parse_json
 from reactor_web.client.errors import ApiError
 from reactor_web.protocol.capabilities import ProtocolError
-from reactor_web.protocol.constants import SDP_POLL_CAP_S, SDP_POLL_INITIAL_S
+from reactor_web.protocol.constants import SDP_FAST_POLL_S, SDP_POLL_CAP_S, SDP_POLL_INITIAL_S
 from reactor_web.protocol.schemas import IceServer, client_info, parse_ice_servers, parse_sdp_answer, sdp_offer_body
 
 logger = logging.getLogger(__name__)
@@ -64,17 +64,31 @@ class Signalling:
             raise http_failure("send SDP offer", response)
 
     async def _poll_answer(self, path: str, max_attempts: int) -> str:
-        """Part A §5.3: 200 → answer, 202 → sleep 200 ms doubling to 15 s (also after the last try)."""
+        """Part A §5.3: 200 → answer, 202 → sleep 200 ms doubling to 15 s (also after the last try).
+
+        Better than the JS SDK: an answer usually takes 0.1-0.3 s, so through the first 200 ms the
+        client also asks every 40 ms (uncounted), instead of idling a whole backoff step.
+        """
+        for _ in range(round(SDP_POLL_INITIAL_S / SDP_FAST_POLL_S)):
+            if (answer := await self._get_answer(path)) is not None:
+                return answer
+            await sleep(SDP_FAST_POLL_S)
         backoff = SDP_POLL_INITIAL_S
         for _ in range(max_attempts):
-            response = await self.api.request("poll SDP answer", "GET", path, self._headers(), version_check="webrtc")
-            if response.status_code == 200:
-                return parse_sdp_answer(parse_json("poll SDP answer", response))
-            if response.status_code != 202:
-                raise http_failure("poll SDP answer", response)
+            if (answer := await self._get_answer(path)) is not None:
+                return answer
             await sleep(backoff)
             backoff = min(backoff * 2, SDP_POLL_CAP_S)
         raise ApiError(f"SDP polling exceeded maximum attempts ({max_attempts})")
+
+    async def _get_answer(self, path: str) -> str | None:
+        """The answer (200), or None while it is not ready yet (202)."""
+        response = await self.api.request("poll SDP answer", "GET", path, self._headers(), version_check="webrtc")
+        if response.status_code == 200:
+            return parse_sdp_answer(parse_json("poll SDP answer", response))
+        if response.status_code != 202:
+            raise http_failure("poll SDP answer", response)
+        return None
 
 
 class FlatSignalling(Signalling):

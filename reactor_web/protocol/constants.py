@@ -26,6 +26,8 @@ SESSION_POLL_INITIAL_S: Final = 0.2
 SESSION_POLL_CAP_S: Final = 10.0
 SESSION_POLL_MAX_ATTEMPTS: Final = 20
 SDP_POLL_INITIAL_S: Final = 0.2
+#: Our addition: the pace of the uncounted polls during the first backoff step.
+SDP_FAST_POLL_S: Final = 0.04
 SDP_POLL_CAP_S: Final = 15.0
 SDP_POLL_DEFAULT_MAX_ATTEMPTS: Final = 6
 
