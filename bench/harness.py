@@ -1,0 +1,144 @@
+"""What every benchmark shares: statistics, machine facts, result files, tables, and process helpers.
+
+Each benchmark prints a table and writes ``bench/results/<name>.json`` with the machine it ran on, the
+options it ran with, and every summary row, so that numbers from different machines are never mixed up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+INTEROP_PYTHON = ROOT / ".venv-interop" / "bin" / "python"
+LOOPBACK_STUN = "stun:127.0.0.1:3478"
+if str(ROOT) not in sys.path:  # scripts run as `python bench/x.py` import the package from the checkout
+    sys.path.insert(0, str(ROOT))
+
+
+def loopback_media() -> None:
+    """Every WebRTC leg on 127.0.0.1 (set before anything reads the settings), as the tests do."""
+    os.environ.setdefault("REACTOR_ICE_HOST_ADDRESSES", "127.0.0.1")
+
+
+def summary(values: Iterable[float]) -> dict[str, float]:
+    """n, median, p95 (nearest rank) and max; NaN when there are no values."""
+    ordered = sorted(v for v in values if v is not None and not math.isnan(v))
+    if not ordered:
+        return {"n": 0, "median": math.nan, "p95": math.nan, "max": math.nan}
+    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    return {"n": len(ordered), "median": statistics.median(ordered), "p95": p95, "max": ordered[-1]}
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for i, row in enumerate(cells):
+        print("  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    cpu_model = platform.processor() or None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu_model": cpu_model,
+        "logical_cores": psutil.cpu_count(logical=True),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "load_average_1m": os.getloadavg()[0],
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "aiortc": _package_version("aiortc"),
+        "av": _package_version("av"),
+        "reflex": _package_version("reflex"),
+        "playwright": _package_version("playwright"),
+    }
+
+
+def write_results(name: str, options: dict[str, Any], results: Any) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {
+        "benchmark": name,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine_info(),
+        "options": options,
+        "results": results,
+    }
+    path.write_text(json.dumps(payload, indent=2, default=str))
+    print(f"\nwrote {path.relative_to(ROOT)}")
+    return path
+
+
+def runtime_sessions(url: str) -> int:
+    """Sessions our embedded runtime holds (its ``/health`` counts them)."""
+    return int(httpx.get(f"{url}/health", timeout=5).json()["sessions"])
+
+
+def wait_until(predicate: Any, timeout_s: float, what: str, interval_s: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(interval_s)
+
+
+class CpuMeter:
+    """CPU time of a process and its descendants between ``start()`` and ``stop()``, in % of one core."""
+
+    def __init__(self, process: psutil.Process) -> None:
+        self.process = process
+        self._cpu0 = 0.0
+        self._t0 = 0.0
+
+    def _cpu_seconds(self) -> float:
+        total = 0.0
+        for proc in [self.process, *self.process.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass  # a child that exited in between: its time is gone either way
+        return total
+
+    def start(self) -> None:
+        self._cpu0, self._t0 = self._cpu_seconds(), time.monotonic()
+
+    def stop(self) -> float:
+        return 100.0 * (self._cpu_seconds() - self._cpu0) / max(1e-9, time.monotonic() - self._t0)
