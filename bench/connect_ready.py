@@ -32,6 +32,7 @@ from harness import (
     INTEROP_PYTHON,
     LOOPBACK_STUN,
     ROOT,
+    LocalRuntime,
     fmt,
     loopback_media,
     print_table,
@@ -42,7 +43,7 @@ from harness import (
 from stun import stun_responder
 
 from reactor_web.client import Reactor
-from reactor_web.runtime.process import RuntimeProcess, free_port
+from reactor_web.runtime.process import free_port
 
 MODEL = "reactor-web-demo"
 TIMEOUT_S = 30.0
@@ -156,10 +157,14 @@ def add_rows(label: str, runs: dict[str, list[dict[str, Any]]], table: list[list
                       fmt(frame["median"]), fmt(frame["p95"])])  # fmt: skip
 
 
-async def run_embedded(rounds: int, table: list[list[Any]], out: list[Any]) -> None:
-    with RuntimeProcess() as runtime:
+async def run_embedded(rounds: int, log: Path, table: list[list[Any]], out: list[Any]) -> None:
+    runtime = LocalRuntime(log, stamp=False)
+    runtime.start(640, 360)
+    try:
         await ours_once(runtime.url)  # warm-up: imports, codec init, first HTTP connection
         samples = [await ours_once(runtime.url) for _ in range(rounds)]
+    finally:
+        runtime.stop()
     add_rows("embedded (ours)", {"reactor-web": samples}, table, out)
 
 
@@ -206,7 +211,7 @@ async def main() -> None:
     out: list[Any] = []
     ratios = None
     if not args.skip_embedded:
-        await run_embedded(args.rounds, table, out)
+        await run_embedded(args.rounds, args.log.with_name("bench-runtime.log"), table, out)
     if not args.skip_interop:
         if not INTEROP_PYTHON.exists():
             print("skipping reactor-runtime / reactor-sdk: run scripts/setup_interop.sh first")

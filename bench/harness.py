@@ -11,6 +11,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,8 @@ INTEROP_PYTHON = ROOT / ".venv-interop" / "bin" / "python"
 LOOPBACK_STUN = "stun:127.0.0.1:3478"
 if str(ROOT) not in sys.path:  # scripts run as `python bench/x.py` import the package from the checkout
     sys.path.insert(0, str(ROOT))
+
+from reactor_web.runtime.process import free_port  # noqa: E402 (needs the checkout on sys.path)
 
 
 def loopback_media() -> None:
@@ -142,3 +145,57 @@ class CpuMeter:
 
     def stop(self) -> float:
         return 100.0 * (self._cpu_seconds() - self._cpu0) / max(1e-9, time.monotonic() - self._t0)
+
+
+class LocalRuntime:
+    """Our runtime (``python -m reactor_web.runtime``) on a fixed port, restartable at another resolution
+    while a dashboard keeps its URL. ``stamp`` draws the wall-clock time into every frame it renders."""
+
+    def __init__(self, log: Path, *, stamp: bool = True, max_sessions: int = 16, fps: int = 30) -> None:
+        self.log, self.stamp = log, stamp
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.max_sessions, self.fps = max_sessions, fps
+        self.process: subprocess.Popen[bytes] | None = None
+        self.size: tuple[int, int] | None = None
+
+    def start(self, width: int, height: int) -> None:
+        if self.process is not None and self.size == (width, height):
+            return
+        self.stop()
+        args = ["--host", "127.0.0.1", "--port", str(self.port), "--width", str(width), "--height", str(height)]
+        args += ["--fps", str(self.fps), "--max-sessions", str(self.max_sessions)]
+        # Its access log goes to a file: one line per request would drown the benchmark's output.
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "reactor_web.runtime", *args],
+                env={**os.environ, "REACTOR_RUNTIME_STAMP_FRAMES": "1" if self.stamp else "0"},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.size = (width, height)
+        wait_until(self._healthy, 30, f"the runtime at {self.url}")
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"runtime exited with {self.process.returncode}; see {self.log}")
+        try:
+            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()  # SIGTERM: the runtime closes its sessions
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process, self.size = None, None
+
+    @property
+    def psutil_process(self) -> psutil.Process:
+        assert self.process is not None
+        return psutil.Process(self.process.pid)
