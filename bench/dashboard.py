@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from harness import ROOT, loopback_media
+from harness import ROOT, loopback_media, with_descendants
 from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, write_y4m
@@ -27,12 +27,39 @@ PAGE_PROBE_JS = (Path(__file__).with_name("page_probe.js")).read_text()
 RESOLUTIONS = {"360p": (640, 360), "720p": (1280, 720)}
 
 
-def backend_process(port: int) -> psutil.Process:
-    """The process that serves the dashboard's port: the Reflex backend worker that holds the tabs' relays."""
+def backend_processes(port: int) -> list[psutil.Process]:
+    """The process that serves the dashboard's port and its children: the Reflex backend, which holds the
+    tabs' Reactor clients and relays (the runtime is ours, started apart)."""
     for conn in psutil.net_connections(kind="tcp"):
         if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
-            return psutil.Process(conn.pid)
+            return with_descendants(psutil.Process(conn.pid))
     raise RuntimeError(f"no process listens on port {port}")
+
+
+def browser_processes() -> list[psutil.Process]:
+    """Chromium's processes (children of Playwright's driver, which is our child)."""
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in proc.name().lower():
+                found.append(proc)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def pin(processes: list[psutil.Process], cpus: list[int]) -> None:
+    """Restrict every thread of ``processes`` to ``cpus`` (as ``taskset -a`` would).
+
+    Linux affinity is per thread, and a process's affinity call reaches its main thread only; threads
+    started later inherit it from the thread that starts them.
+    """
+    for proc in processes:
+        try:
+            for thread in proc.threads():
+                os.sched_setaffinity(thread.id, cpus)
+        except (psutil.NoSuchProcess, ProcessLookupError):
+            pass
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -123,21 +123,24 @@ def wait_until(predicate: Any, timeout_s: float, what: str, interval_s: float = 
 
 
 class CpuMeter:
-    """CPU time of a process and its descendants between ``start()`` and ``stop()``, in % of one core."""
+    """CPU time of some processes between ``start()`` and ``stop()``, in % of one core.
 
-    def __init__(self, process: psutil.Process) -> None:
-        self.process = process
+    ``processes`` is asked again at each reading, so workers that come and go are counted while alive.
+    """
+
+    def __init__(self, processes: Callable[[], list[psutil.Process]]) -> None:
+        self.processes = processes
         self._cpu0 = 0.0
         self._t0 = 0.0
 
     def _cpu_seconds(self) -> float:
         total = 0.0
-        for proc in [self.process, *self.process.children(recursive=True)]:
+        for proc in self.processes():
             try:
                 times = proc.cpu_times()
                 total += times.user + times.system
             except psutil.NoSuchProcess:
-                pass  # a child that exited in between: its time is gone either way
+                pass  # exited in between: its time is gone either way
         return total
 
     def start(self) -> None:
@@ -145,6 +148,13 @@ class CpuMeter:
 
     def stop(self) -> float:
         return 100.0 * (self._cpu_seconds() - self._cpu0) / max(1e-9, time.monotonic() - self._t0)
+
+
+def with_descendants(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 class LocalRuntime:

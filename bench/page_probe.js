@@ -5,7 +5,10 @@
 // centre half of each cell averaged over R, G, B) through a canvas, and keeps the frame's age:
 //   age_cb_ms:      Date.now() in the callback - stamp   (the frame is about to be composited)
 //   age_display_ms: timeOrigin + metadata.expectedDisplayTime - stamp   (when it is due on screen)
-// window.__bench.take() returns and clears what was collected since the last call.
+// It also keeps every RTCPeerConnection the page creates (the dashboard's relay peer), so that take()
+// can report WebRTC's own counters (inbound video framesReceived / framesDecoded / framesDropped):
+// frames lost before the decoder and frames decoded but never presented are told apart.
+// window.__bench.take() resolves to what was collected since the last call, and clears it.
 (() => {
   const BITS = 24, CELL = 16, MASK = (1 << BITS) - 1, WIDTH = (BITS + 2) * CELL;
   const canvas = document.createElement("canvas");
@@ -38,6 +41,32 @@
     return value & MASK;
   }
 
+  const peers = [];
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      peers.push(this);
+    }
+  };
+
+  // Sums of the inbound video counters over the page's open peers (closed ones have no stats).
+  async function videoCounters() {
+    const totals = { framesReceived: 0, framesDecoded: 0, framesDropped: 0 };
+    for (const pc of [...peers]) {
+      if (pc.connectionState === "closed") {
+        peers.splice(peers.indexOf(pc), 1); // forget it: a long soak opens hundreds
+        continue;
+      }
+      (await pc.getStats()).forEach((r) => {
+        if (r.type === "inbound-rtp" && r.kind === "video") {
+          for (const k of Object.keys(totals)) totals[k] += r[k] || 0;
+        }
+      });
+    }
+    return totals;
+  }
+
   let watched = null;
   function onFrame(video) {
     return (now, metadata) => {
@@ -64,10 +93,18 @@
     }
   }, 100);
 
+  let lastCounters = null;
   window.__bench = {
-    take() {
+    async take() {
+      const counters = await videoCounters();
       const now = performance.now();
-      const out = { ...state, seconds: (now - state.since) / 1000 };
+      const out = { ...state, seconds: (now - state.since) / 1000, webrtc: {} };
+      for (const k of Object.keys(counters)) {
+        // Deltas; after a reconnect the counters restart, so a negative delta counts from zero.
+        const before = lastCounters ? lastCounters[k] : 0;
+        out.webrtc[k] = counters[k] >= before ? counters[k] - before : counters[k];
+      }
+      lastCounters = counters;
       Object.assign(state, { frames: 0, unreadable: 0, ages: [], displayAges: [], since: now });
       return out;
     },
