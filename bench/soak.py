@@ -6,8 +6,9 @@ is instead closed without disconnecting (as a user closing it) and replaced by a
 backend must notice through the relay heartbeat (``REACTOR_HEARTBEAT_TIMEOUT_S``, 3 s here).
 
 Watched, from outside the backend process (it is ``reflex run --env prod``):
-* backend and runtime RSS after ``--warmup-cycles`` cycles and at the end (growth target < 10%), sampled every
-  cycle for a trend (MB per minute, least squares);
+* backend and runtime RSS after ``--warmup-cycles`` cycles, half-way and at the end, sampled every cycle.
+  RSS climbs for the first minutes and then levels off, so the verdict (growth < 10%) is on the second
+  half of the soak (with its trend in MB per minute, least squares); the whole-run growth is shown too;
 * at the end, after the heartbeat grace period: runtime sessions (``/health``), and the backend's open
   peer connections, counted as its UDP sockets (every aiortc peer holds one per ICE host address, and
   media is on 127.0.0.1 only, so nothing else of the backend uses UDP), threads and file descriptors.
@@ -140,17 +141,22 @@ def main() -> None:
     finally:
         runtime.stop()
 
-    first = samples[0]
+    first, half = samples[0], samples[len(samples) // 2]
     rows, table = {}, []
     for name, key in (("backend", "rss_mb"), ("runtime", "runtime_rss_mb")):
         growth = (end[key] - first[key]) / first[key]
-        slope = slope_per_minute([(s["t_s"], s[key]) for s in samples])
-        ok = growth < TARGET_GROWTH
-        rows[name] = {"start_mb": first[key], "end_mb": end[key], "growth": growth, "mb_per_min": slope, "ok": ok}
-        table.append([f"{name} RSS", fmt(first[key]), fmt(end[key]), f"{100 * growth:+.1f}%", fmt(slope, 2),
-                      f"< {100 * TARGET_GROWTH:g}%", verdict(ok)])  # fmt: skip
+        # RSS climbs for a few minutes before it levels off (allocator arenas, codec buffers): a leak keeps
+        # climbing in the second half too, so that half decides.
+        late_growth = (end[key] - half[key]) / half[key]
+        late_slope = slope_per_minute([(s["t_s"], s[key]) for s in samples[len(samples) // 2 :]])
+        ok = late_growth < TARGET_GROWTH
+        rows[name] = {"start_mb": first[key], "half_time_mb": half[key], "end_mb": end[key], "growth": growth,
+                      "second_half_growth": late_growth, "second_half_mb_per_min": late_slope, "ok": ok}  # fmt: skip
+        table.append([f"{name} RSS", fmt(first[key]), fmt(half[key]), fmt(end[key]), f"{100 * growth:+.1f}%",
+                      f"{100 * late_growth:+.1f}%", fmt(late_slope, 2), verdict(ok)])  # fmt: skip
     print(f"\nsoak: {len(samples)} cycles of {args.tabs} tabs in {samples[-1]['t_s'] / 60:.1f} min")
-    print_table(["", "start MB", "end MB", "growth", "MB/min", "target", ""], table)
+    headers = ["", "start MB", "half-time MB", "end MB", "growth", "2nd half", "2nd half MB/min"]
+    print_table([*headers, f"2nd half < {100 * TARGET_GROWTH:g}%"], table)
     left = {"runtime sessions": end["runtime_sessions"], "backend UDP sockets (peers)": end["udp_sockets"]}
     left_table = [[k, v, "0", verdict(v == 0)] for k, v in left.items()]
     left_table += [["backend threads", end["threads"], f"(start {first['threads']})", ""],
