@@ -64,9 +64,46 @@ def controls() -> rx.Component:
 
 
 def error_callout() -> rx.Component:
+    """``<code>: <message>``; a recoverable error also shows its retry countdown and a Retry button."""
+    retry_controls = rx.hstack(
+        rx.cond(ReactorState.retry_text != "", rx.text(ReactorState.retry_text, size="2", id="retry-text")),
+        rx.button(
+            "Retry now",
+            on_click=ReactorState.retry_now,
+            size="1",
+            variant="soft",
+            color_scheme="red",
+            disabled=(ReactorState.retry_text != "") & ~ReactorState.auto_retry,
+            id="retry-button",
+        ),
+        align="center",
+        spacing="3",
+    )
     return rx.cond(
         ReactorState.error_text != "",
-        rx.callout(ReactorState.error_text, icon="triangle_alert", color_scheme="red", id="error-text"),
+        rx.callout.root(
+            rx.callout.icon(rx.icon("triangle_alert")),
+            rx.callout.text(ReactorState.error_text, id="error-text"),
+            rx.cond(ReactorState.error_recoverable & (ReactorState.status == "disconnected"), retry_controls),
+            color_scheme="red",
+            id="error-callout",
+        ),
+    )
+
+
+def waiting_notice() -> rx.Component:
+    return rx.cond(
+        ReactorState.status == "waiting",
+        rx.callout(ReactorState.waiting_text, icon="hourglass", color_scheme="amber", id="waiting-text"),
+    )
+
+
+def auto_retry_switch() -> rx.Component:
+    return rx.hstack(
+        rx.text("Auto-retry", size="2"),
+        rx.switch(checked=ReactorState.auto_retry, on_change=ReactorState.set_auto_retry, id="auto-retry"),
+        align="center",
+        spacing="2",
     )
 
 
@@ -128,6 +165,7 @@ def index() -> rx.Component:
                     rx.heading("Reactor Demo", size="7"), rx.spacer(), status_badge(), width="100%", align="center"
                 ),
                 error_callout(),
+                waiting_notice(),
                 rx.grid(
                     rx.vstack(
                         reactor_view(
@@ -135,7 +173,7 @@ def index() -> rx.Component:
                             style={"aspectRatio": "16 / 9", "borderRadius": "10px"},
                             id="reactor-view",
                         ),
-                        controls(),
+                        rx.hstack(controls(), rx.spacer(), auto_retry_switch(), width="100%", align="center"),
                         brightness_control(),
                         width="100%",
                         spacing="4",

@@ -4,12 +4,14 @@ Imports nothing from Reflex. See ``reactor.py`` for the status machine and ``tra
 received media is consumed.
 """
 
+from reactor_web.client.auth import fetch_insecure_jwt_token, fetch_jwt, jwt_expiry
 from reactor_web.client.errors import ErrorCode, ReactorError
 from reactor_web.client.events import ALIASES, EVENTS
 from reactor_web.client.reactor import Reactor
 from reactor_web.client.stats import ConnectionStats, ConnectionTimings
+from reactor_web.client.token import TokenProvider
 from reactor_web.client.tracks import ReceivedTrack
-from reactor_web.protocol.schemas import IceServer
+from reactor_web.protocol.schemas import FileRef, IceServer
 
 __all__ = [
     "ALIASES",
@@ -17,8 +19,13 @@ __all__ = [
     "ConnectionStats",
     "ConnectionTimings",
     "ErrorCode",
+    "FileRef",
     "IceServer",
     "Reactor",
     "ReactorError",
     "ReceivedTrack",
+    "TokenProvider",
+    "fetch_insecure_jwt_token",
+    "fetch_jwt",
+    "jwt_expiry",
 ]

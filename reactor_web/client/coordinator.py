@@ -12,7 +12,7 @@ import logging
 from asyncio import sleep
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -33,10 +33,17 @@ from reactor_web.protocol.constants import (
 from reactor_web.protocol.envelope import UNDEFINED, encode_json
 from reactor_web.protocol.schemas import SessionResponse, create_session_body
 
+if TYPE_CHECKING:
+    from reactor_web.client.token import TokenManager
+
 logger = logging.getLogger(__name__)
 
 #: The JS SDK sets no timeout at all; a hung server would hang connect() forever, so bound each request.
 DEFAULT_HTTP_TIMEOUT_S = 30.0
+
+#: While connected, the production session is checked this often, so a session the coordinator ended
+#: (its GPU worker died) is noticed in seconds rather than when WebRTC gives up.
+SESSION_WATCH_INTERVAL_S = 5.0
 
 #: How long a local start_session keeps retrying while the runtime answers 503 (model still loading).
 LOADING_WAIT_S = 30.0
@@ -50,7 +57,7 @@ class HttpApi:
     def __init__(
         self,
         base_url: str,
-        token: str | None,
+        tokens: TokenManager | None,
         *,
         local: bool,
         timeout: float = DEFAULT_HTTP_TIMEOUT_S,
@@ -58,20 +65,23 @@ class HttpApi:
     ) -> None:
         self.base_url = base_url
         self.local = local
-        self._token = token
+        self.tokens = tokens
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    def _bearer(self) -> str:
+        return f"Bearer {LOCAL_BEARER if self.local or self.tokens is None else self.tokens.token}"
 
     def coordinator_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
         if not self.local:
-            headers["Authorization"] = f"Bearer {self._token}"
+            headers["Authorization"] = self._bearer()
         headers[HEADER_API_VERSION] = API_VERSION
         headers[HEADER_API_ACCEPT_VERSION] = API_VERSION
         return headers
 
     def transport_headers(self, *, with_api_version: bool) -> dict[str, str]:
         """Part A §5 sends only auth + WebRTC version; the 3.x routes (Part B §B.1) add the API versions."""
-        headers = {"Authorization": f"Bearer {LOCAL_BEARER if self.local else self._token}"}
+        headers = {"Authorization": self._bearer()}
         if with_api_version:
             headers[HEADER_API_VERSION] = API_VERSION
             headers[HEADER_API_ACCEPT_VERSION] = API_VERSION
@@ -88,19 +98,34 @@ class HttpApi:
         *,
         version_check: VersionKind | None = "api",
     ) -> httpx.Response:
-        """Send one request; ``op`` names it in error messages ("create session")."""
+        """Send one request; ``op`` names it in error messages ("create session").
+
+        A 401 on a bearer-authenticated call is retried once with a token fresh from the provider
+        (the old one has most likely expired), when there is a provider.
+        """
         headers = dict(headers)
         content: str | None = None
         if body is not UNDEFINED:
             content = encode_json(body)  # byte-compatible with JSON.stringify (Part A §0)
             headers["Content-Type"] = "application/json"
-        try:
-            response = await self._client.request(method, self.base_url + path, headers=headers, content=content)
-        except httpx.HTTPError as exc:
-            raise ApiError(f"Failed to {op}: {type(exc).__name__}: {exc}") from exc
+        response = await self._send(op, method, path, headers, content)
+        tokens = self.tokens
+        if response.status_code == 401 and not self.local and tokens is not None and tokens.can_renew:
+            logger.info("%s answered 401: renewing the token and retrying once", op)
+            await tokens.renew()
+            headers["Authorization"] = self._bearer()
+            response = await self._send(op, method, path, headers, content)
         if version_check is not None:
             check_version(response, version_check)
         return response
+
+    async def _send(
+        self, op: str, method: str, path: str, headers: dict[str, str], content: str | None
+    ) -> httpx.Response:
+        try:
+            return await self._client.request(method, self.base_url + path, headers=headers, content=content)
+        except httpx.HTTPError as exc:
+            raise ApiError(f"Failed to {op}: {type(exc).__name__}: {exc}") from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -146,8 +171,11 @@ class Coordinator:
         self.api = api
         self.model_name = model_name
 
-    async def start_session(self, on_created: Callable[[str], None]) -> SessionResponse:
-        """Create a session, report its id through ``on_created``, then poll until it is ready."""
+    async def start_session(
+        self, on_created: Callable[[str], None], on_update: Callable[[SessionResponse], None]
+    ) -> SessionResponse:
+        """Create a session, report its id through ``on_created`` and each descriptor (the created one,
+        then every poll: state, queue position) through ``on_update``, and poll until it is ready."""
         response = await self.api.request(
             "create session", "POST", "/sessions", self.api.coordinator_headers(), create_session_body(self.model_name)
         )
@@ -155,9 +183,10 @@ class Coordinator:
             raise http_failure("create session", response)
         created = SessionResponse.parse(parse_json("create session", response))
         on_created(created.session_id)
-        return await self.poll_session(created.session_id)
+        on_update(created)
+        return await self.poll_session(created.session_id, on_update)
 
-    async def poll_session(self, session_id: str) -> SessionResponse:
+    async def poll_session(self, session_id: str, on_update: Callable[[SessionResponse], None]) -> SessionResponse:
         """Part A §3.2: 20 attempts, sleeping 200 ms doubling to 10 s, also after the last attempt."""
         backoff = SESSION_POLL_INITIAL_S
         for _ in range(SESSION_POLL_MAX_ATTEMPTS):
@@ -167,6 +196,7 @@ class Coordinator:
             if not response.is_success:
                 raise http_failure("poll session", response)
             session = SessionResponse.parse(parse_json("poll session", response))
+            on_update(session)
             if session.state in TERMINAL_SESSION_STATES:
                 raise ApiError(
                     f'Session entered terminal state "{session.state}" while waiting for capabilities',
@@ -180,6 +210,28 @@ class Coordinator:
             f"Session polling exceeded maximum attempts ({SESSION_POLL_MAX_ATTEMPTS}). "
             "The model may be unavailable or overloaded."
         )
+
+    async def watch_session(self, session_id: str) -> str:
+        """Check the session every :data:`SESSION_WATCH_INTERVAL_S` while connected; returns why it ended
+        (a terminal state, or 404). Failed checks (network, 5xx) are skipped: WebRTC has its own watchdog."""
+        while True:
+            await sleep(SESSION_WATCH_INTERVAL_S)
+            try:
+                response = await self.api.request(
+                    "check session", "GET", f"/sessions/{session_id}", self.api.coordinator_headers()
+                )
+            except ApiError as exc:
+                logger.info("session check failed: %s", exc)
+                continue
+            if response.status_code == 404:
+                return "the session no longer exists"
+            try:
+                body = response.json() if response.is_success else None
+            except ValueError:
+                body = None
+            state = body.get("state") if isinstance(body, dict) else None
+            if state in TERMINAL_SESSION_STATES:
+                return f'the session entered terminal state "{state}"'
 
     async def terminate_session(self, session_id: str) -> None:
         """``DELETE /sessions/{id}``: no body, no version check, 404 counts as done (Part A §3.7)."""
@@ -202,7 +254,9 @@ class Coordinator:
 class LocalCoordinator(Coordinator):
     """Local runtime: ``POST /start_session`` answers a ready session at once (Part A §4)."""
 
-    async def start_session(self, on_created: Callable[[str], None]) -> SessionResponse:
+    async def start_session(
+        self, on_created: Callable[[str], None], on_update: Callable[[SessionResponse], None]
+    ) -> SessionResponse:
         waited = 0.0
         while True:
             response = await self.api.request(
@@ -218,6 +272,7 @@ class LocalCoordinator(Coordinator):
             raise http_failure("start session", response)
         session = SessionResponse.parse(parse_json("start session", response))
         on_created(session.session_id)
+        on_update(session)
         if not session.ready:
             raise ProtocolError("start session: the response has no capabilities or selected_transport")
         return session

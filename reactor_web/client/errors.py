@@ -28,6 +28,11 @@ class ErrorCode(StrEnum):
     TRACK_PUBLISH_FAILED = "TRACK_PUBLISH_FAILED"
     TRACK_UNPUBLISH_FAILED = "TRACK_UNPUBLISH_FAILED"
     AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED"
+    #: A command the model does not declare, or data its schema refuses (checked before sending).
+    INVALID_COMMAND = "INVALID_COMMAND"
+    UPLOAD_FAILED = "UPLOAD_FAILED"
+    #: The server refused the file's size (HTTP 413).
+    UPLOAD_TOO_LARGE = "UPLOAD_TOO_LARGE"
 
 
 class ReactorError(Exception):

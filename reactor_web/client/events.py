@@ -16,6 +16,7 @@ Handler = Callable[..., Any]
 EVENTS: tuple[str, ...] = (
     "status_changed",  # (status)
     "session_id_changed",  # (session_id | None)
+    "session_info_changed",  # (SessionResponse): each descriptor while connecting (state, queue position)
     "capabilities_received",  # (Capabilities)
     "track_received",  # (name, track)
     "stream_changed",  # (main video track | None)
@@ -30,6 +31,7 @@ EVENTS: tuple[str, ...] = (
 ALIASES: dict[str, str] = {
     "statusChanged": "status_changed",
     "sessionIdChanged": "session_id_changed",
+    "sessionInfoChanged": "session_info_changed",
     "capabilitiesReceived": "capabilities_received",
     "trackReceived": "track_received",
     "streamChanged": "stream_changed",

@@ -10,7 +10,7 @@ task, and the tasks it spawns to react to transport events. ``disconnect()`` lea
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import logging
 import time
 from collections.abc import Coroutine
@@ -18,13 +18,15 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from aiortc.mediastreams import MediaStreamTrack
 
+from reactor_web.client.auth import authentication_error
+from reactor_web.client.commands import CommandsMixin
 from reactor_web.client.coordinator import DEFAULT_HTTP_TIMEOUT_S, Coordinator, HttpApi, LocalCoordinator
 from reactor_web.client.errors import ErrorCode, ReactorError, to_reactor_error
 from reactor_web.client.events import EventEmitter, Handler
 from reactor_web.client.signalling import Flow, FlowPreference, Signalling, open_signalling
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats, ConnectionTimings, monitor
+from reactor_web.client.token import TokenManager, TokenProvider
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.client.transport import PeerTransport
 from reactor_web.ice import apply_host_address_override
@@ -35,16 +37,15 @@ from reactor_web.protocol.constants import (
     LOCAL_BASE_URL,
     MAIN_VIDEO_TRACK,
     SDP_POLL_DEFAULT_MAX_ATTEMPTS,
-    Scope,
     Status,
 )
-from reactor_web.protocol.envelope import UNDEFINED, decode_frame, encode_envelope
+from reactor_web.protocol.envelope import decode_frame
 from reactor_web.protocol.schemas import IceServer, SessionResponse
 
 logger = logging.getLogger(__name__)
 
 
-class Reactor:
+class Reactor(CommandsMixin):
     """A connection to one Reactor model session. Create it and call :meth:`connect` on a running loop."""
 
     def __init__(
@@ -58,11 +59,14 @@ class Reactor:
         peer_timeout_s: float | None = DEFAULT_PEER_TIMEOUT_S,
         http_timeout_s: float = DEFAULT_HTTP_TIMEOUT_S,
         http_transport: httpx.AsyncBaseTransport | None = None,
+        token_provider: TokenProvider | None = None,
     ) -> None:
         """``ice_servers`` replaces the servers the coordinator hands out; ``signalling`` forces a route
         family ("auto": local mode tries the 3.x connections routes, then the flat ones; production
         uses flat); ``peer_timeout_s=None`` waits for ICE consent instead of the traffic watchdog;
-        ``http_transport`` is handed to httpx (proxies, custom networking, in-process test servers)."""
+        ``http_transport`` is handed to httpx (proxies, custom networking, in-process test servers);
+        ``token_provider`` returns a fresh JWT (e.g. ``lambda: fetch_jwt(key)``): ``connect()`` without a
+        token calls it, and it renews the token before ``exp`` and after a 401 (see ``token.py``)."""
         if not model_name:
             raise ValueError("model_name is required")
         apply_host_address_override()
@@ -76,6 +80,8 @@ class Reactor:
         self._peer_timeout_s = peer_timeout_s
         self._http_timeout_s = http_timeout_s
         self._http_transport = http_transport
+        self._token_provider = token_provider
+        self._tokens: TokenManager | None = None
         self._events = EventEmitter()
         self._status: Status = "disconnected"
         self._session_id: str | None = None
@@ -90,7 +96,7 @@ class Reactor:
         self._transport: PeerTransport | None = None
         self._max_attempts = SDP_POLL_DEFAULT_MAX_ATTEMPTS
         self._op_task: asyncio.Task[None] | None = None
-        self._monitor_task: asyncio.Task[None] | None = None
+        self._live_tasks: list[asyncio.Task[None]] = []  # while ready: stats monitor, session watch
         self._tasks: set[asyncio.Task[Any]] = set()
         self._teardown_lock = asyncio.Lock()
         self._started_at = 0.0
@@ -113,6 +119,11 @@ class Reactor:
     def signalling(self) -> Flow | None:
         """The route family this client uses with its server ("flat" or "connections"), once known."""
         return self._flow if self._flow != "auto" else None
+
+    @property
+    def session_expiration(self) -> float | None:
+        """When the production token expires (``exp``, seconds since the epoch); None when unknown."""
+        return self._tokens.expiration if self._tokens is not None else None
 
     def get_status(self) -> Status:
         return self._status
@@ -148,13 +159,8 @@ class Reactor:
         follows as a status event. On failure emits the error, disconnects, and raises it."""
         if self._status != "disconnected":
             raise ReactorError(ErrorCode.CONNECTION_FAILED, "Already connected or connecting", recoverable=False)
-        if not self.local and jwt_token is None:
-            raise ReactorError(
-                ErrorCode.AUTHENTICATION_FAILED,
-                "No authentication provided and not in local mode: pass a JWT to connect()",
-                component="coordinator",
-                recoverable=False,
-            )
+        if not self.local and jwt_token is None and self._token_provider is None:
+            raise authentication_error("No authentication provided and not in local mode: pass a JWT to connect()")
         if self._session_id is not None:
             # A session kept by a recoverable disconnect would otherwise be left running on the server.
             await self.disconnect(False)
@@ -210,66 +216,22 @@ class Reactor:
     ) -> None:
         await self.aclose()
 
-    # -- commands and tracks -------------------------------------------------------------------------
-
-    async def send_command(self, command: str, data: Any = None, scope: Scope = "application") -> None:
-        """Send ``{"scope","data":{"type":command,"data":data}}`` on the data channel (Part A §7.1).
-
-        A string ``data`` is JSON-parsed first; None leaves ``data`` out. Unlike the JS SDK, which only
-        logs, sending when not ready or over the channel's size limit raises (and emits) a ReactorError.
-        """
-        transport = self._transport
-        if self._status != "ready" or transport is None:
-            raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Cannot send {command!r}: status is {self._status!r}")
-        try:
-            payload = json.loads(data) if isinstance(data, str) else data
-            frame = encode_envelope(scope, command, UNDEFINED if payload is None else payload)
-        except (TypeError, ValueError) as exc:
-            raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Cannot send {command!r}: {exc}", False) from exc
-        size, limit = len(frame.encode()), transport.max_message_size
-        if size > limit:
-            raise self._fail(
-                ErrorCode.MESSAGE_TOO_LARGE, f"Cannot send {command!r}: {size} bytes exceeds the {limit}-byte limit"
-            )
-        try:
-            transport.send(frame)
-        except Exception as exc:
-            raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Failed to send message: {exc}") from exc
-
-    async def publish_track(self, name: str, track: MediaStreamTrack) -> None:
-        """Send ``track`` on the sendonly capability track ``name`` (requires ``ready``)."""
-        transport = self._transport
-        if self._status != "ready" or transport is None:
-            raise self._fail(
-                ErrorCode.TRACK_PUBLISH_FAILED, f'Failed to publish track "{name}": status is {self._status!r}'
-            )
-        try:
-            await transport.publish(name, track)
-        except Exception as exc:
-            detail = str(exc) or type(exc).__name__
-            raise self._fail(
-                ErrorCode.TRACK_PUBLISH_FAILED,
-                f'Failed to publish track "{name}": {detail}',
-                not isinstance(exc, ValueError),  # a ValueError is a caller mistake: no retry will help
-            ) from exc
-
-    async def unpublish_track(self, name: str) -> None:
-        """Stop sending on ``name``; a no-op when nothing is published there."""
-        if self._transport is None:
-            return
-        try:
-            self._transport.unpublish(name)
-        except Exception as exc:
-            raise self._fail(ErrorCode.TRACK_UNPUBLISH_FAILED, f'Failed to unpublish track "{name}": {exc}') from exc
-
     # -- the connect and reconnect flows -------------------------------------------------------------
 
     async def _connect_flow(self, token: str | None) -> None:
+        tokens = None
+        if not self.local:
+            expiration_changed = functools.partial(self._emit, "session_expiration_changed")
+            tokens = self._tokens = TokenManager(
+                token, self._token_provider, on_expiration=expiration_changed, on_error=self._report
+            )
+            await tokens.obtain()
+            tokens.start_refresh()
         api = self._api = HttpApi(
-            self.api_url, token, local=self.local, timeout=self._http_timeout_s, transport=self._http_transport
+            self.api_url, tokens, local=self.local, timeout=self._http_timeout_s, transport=self._http_transport
         )
         coordinator = self._coordinator = (LocalCoordinator if self.local else Coordinator)(api, self.model_name)
-        session = await coordinator.start_session(self._on_session_created)
+        session = await coordinator.start_session(self._on_session_created, self._on_session_info)
         protocol = (session.selected_transport or {}).get("protocol")
         if protocol != "webrtc":
             raise ProtocolError(f"Unsupported transport protocol: {protocol}")
@@ -283,6 +245,10 @@ class Reactor:
         self._session_id = session_id
         self._emit("session_id_changed", session_id)
         self._set_status("waiting")
+
+    def _on_session_info(self, session: SessionResponse) -> None:
+        self._session = session
+        self._emit("session_info_changed", session)
 
     async def _open_transport(self, *, reoffer: bool) -> None:
         """ICE servers → peer connection → offer → answer (Part A §6.1, §6.4)."""
@@ -335,7 +301,7 @@ class Reactor:
         async with self._teardown_lock:
             if self._status == "disconnected" and self._session_id is None and self._api is None:
                 return
-            await self._stop_monitor()
+            await self._stop_live_tasks()
             if not recoverable and self._coordinator is not None and self._session_id is not None:
                 try:
                     await self._coordinator.terminate_session(self._session_id)
@@ -358,6 +324,9 @@ class Reactor:
             api, self._api, self._coordinator, self._signalling = self._api, None, None, None
             if api is not None:
                 await api.aclose()
+            tokens, self._tokens = self._tokens, None
+            if tokens is not None:
+                await tokens.aclose()
             self._session = None
             self._capabilities = None
             if self._session_id is not None:
@@ -373,7 +342,9 @@ class Reactor:
         transport_ms = self._transport_ms if self._transport_ms is not None else total_ms - self._session_ms
         self._timings = ConnectionTimings(self._session_ms, transport_ms, total_ms)
         self._set_status("ready")
-        self._monitor_task = self._spawn(self._monitor(transport))
+        self._live_tasks = [self._spawn(self._monitor(transport))]
+        if not self.local and self._coordinator is not None and self._session_id is not None:
+            self._live_tasks.append(self._spawn(self._watch_session(self._coordinator, self._session_id)))
 
     def on_connection_lost(self, transport: PeerTransport, state: str) -> None:
         """PC ``disconnected``/``closed`` → recoverable teardown; ``failed`` → error, then delete the session."""
@@ -414,11 +385,18 @@ class Reactor:
         self._stats = stats
         self._emit("stats_update", stats)
 
-    async def _stop_monitor(self) -> None:
-        task, self._monitor_task = self._monitor_task, None
-        if task is not None and task is not asyncio.current_task():
+    async def _watch_session(self, coordinator: Coordinator, session_id: str) -> None:
+        """The coordinator ending the session (its GPU worker died) ends the connection: nothing to reconnect to."""
+        reason = await coordinator.watch_session(session_id)
+        if self._session_id == session_id:
+            self._report(ReactorError(ErrorCode.GPU_CONNECTION_ERROR, f"Session ended by the coordinator: {reason}"))
+            self._spawn(self.disconnect(False))
+
+    async def _stop_live_tasks(self) -> None:
+        tasks, self._live_tasks = [t for t in self._live_tasks if t is not asyncio.current_task()], []
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -433,12 +411,6 @@ class Reactor:
     def _report(self, error: ReactorError) -> None:
         self._last_error = error
         self._emit("error", error)
-
-    def _fail(self, code: ErrorCode, message: str, recoverable: bool = True) -> ReactorError:
-        """Report a GPU-side error and return it for the caller to raise."""
-        error = ReactorError(code, message, component="gpu", recoverable=recoverable)
-        self._report(error)
-        return error
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)

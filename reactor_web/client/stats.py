@@ -1,10 +1,15 @@
 """Connection statistics every 2 s while connected (Part A §9), as snake_case dataclasses.
 
 aiortc's ``getStats()`` is thinner than a browser's: it has no ``candidate-pair`` entries and no
-``framesPerSecond``. So ``frames_per_second`` is measured from frames the client actually received on
-the main video track, ``rtt`` comes from ``remote-inbound-rtp`` (RTCP from the runtime about what we
-send: only while a track is published), ``candidate_type`` from the nominated ICE pair, and
-``available_outgoing_bitrate`` stays None (aiortc does not estimate it).
+``framesPerSecond``. So ``frames_per_second`` is measured from frames the client actually decoded on
+the main video track (not what the sender claims); ``rtt`` comes from ``remote-inbound-rtp`` (RTCP from
+the runtime about what we send: only while a track is published), else from the SCTP association's
+smoothed round-trip time (the data channel shares the ICE path, and its pings are acknowledged);
+``candidate_type`` from the nominated ICE pair; the bitrates from the transport's byte counters between
+two samples; and ``available_outgoing_bitrate`` stays None (aiortc does not estimate it).
+
+``connection_timings`` has the JS SDK's three (Part A §9) plus ``first_frame_ms``, the time from
+``connect()`` to the first decoded frame of the main video: what a user waits before seeing anything.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from reactor_web.client.tracks import TrackFeed
@@ -32,11 +37,13 @@ _VIDEO_CLOCK_RATE = 90_000
 
 @dataclass(frozen=True, slots=True)
 class ConnectionTimings:
-    """Milliseconds: create + poll session; ICE-server fetch to setRemoteDescription; connect() to ready."""
+    """Milliseconds: create + poll session; ICE-server fetch to setRemoteDescription; connect() to ready;
+    connect() to the first decoded main-video frame (None until one arrives)."""
 
     session_creation_ms: float
     transport_connecting_ms: float
     total_ms: float
+    first_frame_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,8 @@ class ConnectionStats:
     frames_per_second: float | None = None  # main video, as received
     packet_loss_ratio: float | None = None  # 0..1, inbound video
     jitter: float | None = None  # s, inbound video
+    inbound_bitrate: float | None = None  # bits/s received on the transport since the last sample
+    outbound_bitrate: float | None = None  # bits/s sent on the transport since the last sample
     connection_timings: ConnectionTimings | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,13 +68,14 @@ class StatsSampler:
 
     def __init__(self) -> None:
         self._last_frames: tuple[TrackFeed, float, int] | None = None
+        self._last_bytes: tuple[float, int, int] | None = None  # (monotonic, received, sent)
 
     async def sample(
         self, transport: PeerTransport, timings: ConnectionTimings | None
     ) -> tuple[ConnectionStats, int | None]:
         """The stats, and the bytes received on the transport so far (None when unknown) for liveness."""
         rtt = jitter = loss = None
-        bytes_received: int | None = None
+        transports: dict[str, tuple[int, int]] = {}
         for entry in (await transport.pc.getStats()).values():
             kind = getattr(entry, "type", None)
             if kind == "remote-inbound-rtp" and getattr(entry, "roundTripTime", None) is not None:
@@ -76,17 +86,32 @@ class StatsSampler:
                 if total > 0:
                     loss = entry.packetsLost / total
             elif kind == "transport":
-                bytes_received = max(bytes_received or 0, entry.bytesReceived)
+                transports[entry.id] = (entry.bytesReceived, entry.bytesSent)  # one per DTLS transport
+        bytes_received = sum(r for r, _ in transports.values()) if transports else None
+        inbound = outbound = None
+        if transports:
+            inbound, outbound = self._bitrates(bytes_received or 0, sum(s for _, s in transports.values()))
+        feed = _main_video_feed(transport)
         stats = ConnectionStats(
             timestamp=int(time.time() * 1000),
-            rtt=rtt,
+            rtt=rtt if rtt is not None else _sctp_rtt_ms(transport),
             candidate_type=_candidate_type(transport),
-            frames_per_second=self._frame_rate(_main_video_feed(transport)),
+            frames_per_second=self._frame_rate(feed),
             packet_loss_ratio=loss,
             jitter=jitter,
-            connection_timings=timings,
+            inbound_bitrate=inbound,
+            outbound_bitrate=outbound,
+            connection_timings=_with_first_frame(timings, transport, feed),
         )
         return stats, bytes_received
+
+    def _bitrates(self, received: int, sent: int) -> tuple[float | None, float | None]:
+        now = time.monotonic()
+        last, self._last_bytes = self._last_bytes, (now, received, sent)
+        if last is None or now <= last[0]:
+            return None, None  # a rate needs two samples
+        elapsed = now - last[0]
+        return (received - last[1]) * 8 / elapsed, (sent - last[2]) * 8 / elapsed
 
     def _frame_rate(self, feed: TrackFeed | None) -> float | None:
         if feed is None:
@@ -96,6 +121,23 @@ class StatsSampler:
         # The first sample of a feed measures from when the feed started.
         since, counted = (last[1], last[2]) if last is not None and last[0] is feed else (feed.started_at, 0)
         return (count - counted) / (now - since) if now > since else None
+
+
+def _with_first_frame(
+    timings: ConnectionTimings | None, transport: PeerTransport, feed: TrackFeed | None
+) -> ConnectionTimings | None:
+    """``timings`` with ``first_frame_ms`` filled in, counted like ``total_ms`` from the connect() call."""
+    if timings is None or timings.first_frame_ms is not None or feed is None:
+        return timings
+    if feed.first_frame_at is None or transport.ready_at is None:
+        return timings
+    return replace(timings, first_frame_ms=timings.total_ms + (feed.first_frame_at - transport.ready_at) * 1000)
+
+
+def _sctp_rtt_ms(transport: PeerTransport) -> float | None:
+    """The SCTP association's smoothed RTT (RFC 4960 §6.3.1). aiortc keeps it private; None if that changes."""
+    srtt = getattr(transport.pc.sctp, "_srtt", None)
+    return srtt * 1000 if isinstance(srtt, float) else None
 
 
 def _main_video_feed(transport: PeerTransport) -> TrackFeed | None:

@@ -74,6 +74,8 @@ class TrackFeed:
         self.max_frames = VIDEO_MAX_FRAMES if source.kind == "video" else AUDIO_MAX_FRAMES
         self.frames_received = 0
         self.started_at = time.monotonic()
+        #: When the first frame was decoded (monotonic), for the connection timings.
+        self.first_frame_at: float | None = None
         self._source = source
         self._views: list[ReceivedTrack] = []
         self._ended = False
@@ -96,6 +98,8 @@ class TrackFeed:
         try:
             while True:
                 frame = await self._source.recv()
+                if self.first_frame_at is None:
+                    self.first_frame_at = time.monotonic()
                 self.frames_received += 1
                 for view in self._views:
                     view._push(frame)

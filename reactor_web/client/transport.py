@@ -12,6 +12,7 @@ import itertools
 import json
 import logging
 import re
+import time
 from typing import Any, Protocol
 
 from aiortc import (
@@ -79,6 +80,8 @@ class PeerTransport:
         self.feeds: dict[str, TrackFeed] = {}
         self.published: dict[str, MediaStreamTrack] = {}
         self.ready = False
+        #: When the transport became ready (monotonic), for the connection timings.
+        self.ready_at: float | None = None
         self._closed = False
         self._pc_connected = False
         self._ping_task: asyncio.Task[None] | None = None
@@ -236,6 +239,7 @@ class PeerTransport:
         if self._closed or self.ready or not (self._pc_connected and channels_open):
             return
         self.ready = True
+        self.ready_at = time.monotonic()
         for spec in self.tracks:
             if spec.direction == "recvonly":
                 self._notify("resume_track", spec.name)

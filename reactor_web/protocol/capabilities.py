@@ -6,6 +6,11 @@ Commands come in two schema forms that describe the same thing:
 * the OpenAPI 3.1 form (reactor-runtime 3.x ``modelSchema``), one ``/events/<name>`` path per command.
 Both convert to and from :class:`CommandSpec`; :meth:`CommandSpec.json_schema` gives a JSON Schema for
 validating a command's data.
+
+A parameter that takes an uploaded file (Part A §8) has the flat type ``"upload"``, an extension of this
+project: the JS SDK's controller renders nothing for a type it does not know. In OpenAPI it is a
+``$ref`` to ``components.schemas.ReactorUploadReference`` (Part B §B.3), and its value is the
+``{upload_id, name, mime_type, size}`` object that travels in the envelope's ``uploads``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,22 @@ from reactor_web.protocol.constants import TrackDirection, TrackKind
 _KINDS = ("video", "audio")
 _DIRECTIONS = ("recvonly", "sendonly")
 _PARAM_TYPES = ("number", "integer", "string", "boolean")
-_CONSTRAINT_KEYS = ("minimum", "maximum", "enum", "maxLength", "minLength", "default")
+_CONSTRAINT_KEYS = ("minimum", "maximum", "enum", "maxLength", "minLength", "multipleOf", "default")
+#: Flat ``type`` of a parameter whose value is an uploaded file's reference.
+UPLOAD_TYPE = "upload"
+UPLOAD_REFERENCE = "ReactorUploadReference"
+_UPLOAD_REF = f"#/components/schemas/{UPLOAD_REFERENCE}"
+#: JSON Schema of a file reference, the value of an ``uploads`` entry (Part A §7.1, Part B §B.3).
+UPLOAD_REFERENCE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "upload_id": {"type": "string"},
+        "name": {"type": "string"},
+        "mime_type": {"type": "string"},
+        "size": {"type": "integer", "minimum": 0},
+    },
+    "required": ["upload_id", "name", "mime_type", "size"],
+}
 
 
 class ProtocolError(ValueError):
@@ -81,16 +101,23 @@ class CommandSpec:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "schema": self.schema}
 
-    def json_schema(self) -> dict[str, Any]:
-        """JSON Schema (draft 2020-12) for this command's ``data`` object."""
+    def upload_params(self) -> tuple[str, ...]:
+        """Parameters whose value is an uploaded file's reference."""
+        return tuple(p for p, spec in self.schema.items() if spec.get("type") == UPLOAD_TYPE)
+
+    def json_schema(self, *, upload_ref: str | None = None) -> dict[str, Any]:
+        """JSON Schema (draft 2020-12) for this command's ``data`` object, with upload parameters'
+        references merged in. ``upload_ref`` writes upload parameters as that ``$ref`` instead of inline."""
         properties: dict[str, Any] = {}
         required: list[str] = []
         for param, spec in self.schema.items():
             prop: dict[str, Any] = {}
-            if spec.get("type") in _PARAM_TYPES:
+            if spec.get("type") == UPLOAD_TYPE:
+                prop = {"$ref": upload_ref} if upload_ref else {**UPLOAD_REFERENCE_SCHEMA}
+            elif spec.get("type") in _PARAM_TYPES:
                 prop["type"] = spec["type"]
-            for key in _CONSTRAINT_KEYS:
-                if key in spec and key != "default":
+            for key in _CONSTRAINT_KEYS:  # "default" is an annotation only: validation ignores it
+                if key in spec:
                     prop[key] = spec[key]
             if "description" in spec:
                 prop["description"] = spec["description"]
@@ -155,7 +182,7 @@ def commands_to_openapi(
     """The OpenAPI 3.1 model schema of Part B §B.3."""
     paths: dict[str, Any] = {}
     for cmd in commands:
-        body = cmd.json_schema()
+        body = cmd.json_schema(upload_ref=_UPLOAD_REF)
         body.pop("additionalProperties", None)
         paths[f"/events/{cmd.name}"] = {
             "post": {
@@ -181,16 +208,7 @@ def commands_to_openapi(
         },
         "components": {
             "schemas": {
-                "ReactorUploadReference": {
-                    "type": "object",
-                    "properties": {
-                        "upload_id": {"type": "string", "format": "uuid"},
-                        "name": {"type": "string"},
-                        "mime_type": {"type": "string"},
-                        "size": {"type": "integer"},
-                    },
-                    "required": ["upload_id", "name", "mime_type", "size"],
-                }
+                UPLOAD_REFERENCE: UPLOAD_REFERENCE_SCHEMA,
             }
         },
     }
@@ -209,11 +227,14 @@ def commands_from_openapi(schema: Any) -> list[CommandSpec]:
         body = _resolve_ref(schema, body)
         required = set(body.get("required") or [])
         flat: dict[str, dict[str, Any]] = {}
-        for param, prop in (body.get("properties") or {}).items():
-            prop = _resolve_ref(schema, prop)
+        for param, raw in (body.get("properties") or {}).items():
+            prop = _resolve_ref(schema, raw)
             entry: dict[str, Any] = {}
             kind = prop.get("type")
-            if kind in _PARAM_TYPES:
+            if _is_upload_reference(raw, prop):
+                entry["type"] = UPLOAD_TYPE
+                prop = {**prop, **raw}  # a description next to the $ref describes the parameter
+            elif kind in _PARAM_TYPES:
                 entry["type"] = kind
             elif isinstance(kind, list):
                 entry["type"] = next((k for k in kind if k in _PARAM_TYPES), "string")
@@ -228,6 +249,15 @@ def commands_from_openapi(schema: Any) -> list[CommandSpec]:
         description = post.get("summary") or post.get("description") or ""
         commands.append(CommandSpec(path.removeprefix("/events/"), description, flat))
     return commands
+
+
+def _is_upload_reference(raw: Any, resolved: dict[str, Any]) -> bool:
+    """A ``$ref`` to ``ReactorUploadReference``, or an inline object with an ``upload_id`` property."""
+    ref = raw.get("$ref") if isinstance(raw, dict) else None
+    if isinstance(ref, str) and ref.rsplit("/", 1)[-1] == UPLOAD_REFERENCE:
+        return True
+    properties = resolved.get("properties")
+    return resolved.get("type") == "object" and isinstance(properties, dict) and "upload_id" in properties
 
 
 def _resolve_ref(root: dict[str, Any], node: Any) -> dict[str, Any]:

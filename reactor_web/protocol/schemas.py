@@ -29,6 +29,22 @@ def create_session_body(model_name: str, extra_args: dict[str, Any] | None = Non
     return body
 
 
+def token_request_body(model: str | None = None, expires_after: int | None = None) -> dict[str, Any] | None:
+    """``POST /tokens`` body (Part B §B.4): None (JSON ``null``, an unscoped token) unless narrowed.
+
+    ``model`` scopes the token to that model and one concurrent session; ``expires_after`` (seconds)
+    asks for a lifetime shorter than the coordinator's default.
+    """
+    body: dict[str, Any] = {}
+    if model is not None:
+        body["authorization_details"] = [
+            {"type": "session", "resources": {"models": {"match": [model]}}, "constraints": {"max_sessions": 1}}
+        ]
+    if expires_after is not None:
+        body["expires_after"] = expires_after
+    return body or None
+
+
 @dataclass(frozen=True, slots=True)
 class SessionResponse:
     """A session descriptor (create, poll, or local ``start_session``)."""
@@ -73,6 +89,13 @@ class SessionResponse:
             capabilities=capabilities,
             raw=dict(obj),
         )
+
+    @property
+    def queue_position(self) -> int | None:
+        """1-based place in the coordinator's waiting line, when the server reports one (this project's
+        coordinator emulation does, as ``queue_position``; the JS SDK knows no such field)."""
+        position = self.raw.get("queue_position")
+        return position if isinstance(position, int) and not isinstance(position, bool) else None
 
     @property
     def ready(self) -> bool:
@@ -148,6 +171,21 @@ def parse_sdp_offer(obj: Any) -> tuple[str, list[dict[str, str]]]:
 
 def parse_sdp_answer(obj: Any) -> str:
     return require_field(obj, "sdp_answer", str, "sdp answer")
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """An uploaded file (Part A §8 step 6). Put it as a parameter value in a command's data: it travels in
+    the envelope's ``uploads`` as :meth:`to_dict` (Part A §7.1)."""
+
+    upload_id: str
+    name: str
+    mime_type: str
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"upload_id","name","mime_type","size"}``, in the JS SDK's key order."""
+        return {"upload_id": self.upload_id, "name": self.name, "mime_type": self.mime_type, "size": self.size}
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,18 +11,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCIceServer
 
-from reactor_web.client import Reactor, ReactorError
+from reactor_web.client import Reactor, ReactorError, TokenProvider
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.protocol.constants import WEBCAM_TRACK
 from reactor_web.protocol.schemas import IceServer
 from reactor_web.relay.inbox import TabInbox
 from reactor_web.relay.peer import BrowserPeer, RelayOffer
+from reactor_web.relay.retry import Retrier, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +36,17 @@ class TabSettings:
     model_name: str
     api_url: str | None = None
     local: bool = True
-    #: Returns a JWT for production mode (None in local mode).
-    token_provider: Callable[[], Awaitable[str | None]] | None = None
+    #: Returns a fresh JWT for production mode (None in local mode); the client calls it again before expiry.
+    token_provider: TokenProvider | None = None
     browser_ice_servers: list[RTCIceServer] = field(default_factory=list)
     #: Replaces the GPU leg's ICE servers (None: the ones the runtime or coordinator hands out).
     gpu_ice_servers: list[IceServer] | None = None
     heartbeat_timeout_s: float = 5.0
     #: Silence on the GPU leg before the session counts as lost (the client's watchdog).
     peer_timeout_s: float = 15.0
+    #: Retry by itself after a recoverable failure (the tab's switch can change it).
+    auto_retry: bool = False
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 def plain(value: Any) -> Any:
@@ -65,6 +70,7 @@ class TabSession:
             local=settings.local,
             ice_servers=settings.gpu_ice_servers,
             peer_timeout_s=settings.peer_timeout_s,
+            token_provider=settings.token_provider,
         )
         self.peer = BrowserPeer(
             ice_servers=settings.browser_ice_servers,
@@ -77,6 +83,10 @@ class TabSession:
         self.closed = False
         self._on_closed = on_closed
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._waiting_clock: asyncio.Task[None] | None = None
+        self.retrier = Retrier(
+            self.reactor, self.inbox, self._spawn, enabled=settings.auto_retry, policy=settings.retry_policy
+        )
         self._wire_events()
 
     def _wire_events(self) -> None:
@@ -86,6 +96,9 @@ class TabSession:
         r.on("capabilities_received", lambda caps: inbox.set("capabilities", plain(caps)))
         r.on("message", inbox.add_message)
         r.on("error", lambda err: inbox.set("last_error", plain(err)))
+        r.on("error", self.retrier.on_error)
+        r.on("session_info_changed", lambda info: inbox.set("queue_position", info.queue_position))
+        r.on("session_expiration_changed", lambda ts: inbox.set("session_expiration", ts))
         r.on("stats_update", lambda stats: inbox.set("stats", plain(stats)))
         r.on("stream_changed", self._on_stream)
 
@@ -99,8 +112,29 @@ class TabSession:
 
     def _on_status(self, status: str) -> None:
         self.inbox.set("status", status)
+        self._time_waiting(status == "waiting")
+        if status != "waiting":
+            self.inbox.set("queue_position", None)
+        self.retrier.on_status(status)
+        if status == "ready":
+            self.inbox.set("last_error", None)  # recovered: the error no longer describes the session
         if status == "ready" and self.want_webcam:
             self._spawn(self._publish_webcam())
+
+    def _time_waiting(self, waiting: bool) -> None:
+        """While the session waits (for a GPU, in production), tell the UI how long it has waited."""
+        if waiting and self._waiting_clock is None:
+            self._waiting_clock = asyncio.get_running_loop().create_task(self._tick_waiting())
+        elif not waiting and self._waiting_clock is not None:
+            self._waiting_clock.cancel()
+            self._waiting_clock = None
+            self.inbox.set("waited_s", None)
+
+    async def _tick_waiting(self) -> None:
+        started = time.monotonic()
+        while True:
+            self.inbox.set("waited_s", int(time.monotonic() - started))
+            await asyncio.sleep(1.0)  # a clock's tick, not a wait for an outcome
 
     async def _publish_webcam(self) -> None:
         if self.reactor.get_capabilities() is None or self.reactor.status != "ready":
@@ -130,19 +164,22 @@ class TabSession:
         return await self.peer.accept_offer(offer)
 
     def connect(self) -> None:
+        self.retrier.cancel()
         if self.reactor.status != "disconnected":
             return
-        self._spawn(self._connect())
-
-    async def _connect(self) -> None:
-        token = await self.settings.token_provider() if self.settings.token_provider else None
-        await self.reactor.connect(token)
+        self._spawn(self.reactor.connect())
 
     def disconnect(self) -> None:
+        self.retrier.cancel()
         self._spawn(self.reactor.disconnect())
 
     def reconnect(self) -> None:
+        self.retrier.cancel()
         self._spawn(self.reactor.reconnect())
+
+    def retry(self) -> None:
+        """Reconnect if the session survived the last failure, else connect anew."""
+        self.retrier.retry_now(self.reactor.get_last_error())
 
     async def send_command(self, command: str, data: Any = None) -> None:
         await self.reactor.send_command(command, data)
@@ -161,6 +198,8 @@ class TabSession:
         if self.closed:
             return
         self.closed = True
+        self.retrier.cancel()
+        self._time_waiting(False)
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:

@@ -16,6 +16,7 @@ from aiortc import RTCDataChannel
 
 from reactor_web.protocol.control import control_response
 from reactor_web.protocol.envelope import decode_frame, encode_envelope
+from reactor_web.protocol.validation import merge_uploads
 
 if TYPE_CHECKING:
     from reactor_web.runtime.session import Connection, RuntimeSession
@@ -70,12 +71,21 @@ class ChannelHandler:
             self._error(channel, "INVALID_MESSAGE", 'expected {"scope":"application"|"runtime","data":{"type":...}}')
             return
         if envelope.scope == "application":
-            self._on_command(channel, envelope.type, envelope.data)
+            self._on_command(channel, envelope.type, envelope.data, envelope.payload.get("uploads"))
         else:
             self._on_runtime(channel, envelope.type, envelope.data)
 
-    def _on_command(self, channel: RTCDataChannel, name: str, data: Any) -> None:
-        for message in self._session.model.handle_command(name, data):
+    def _on_command(self, channel: RTCDataChannel, name: str, data: Any, uploads: Any) -> None:
+        """Hand a command to the model with the envelope's ``uploads`` merged back into its data (where the
+        model's schema validates them) and the bytes of this session's completed uploads they name."""
+        files: dict[str, bytes] = {}
+        if isinstance(uploads, dict):
+            for param, ref in uploads.items():
+                upload_id = ref.get("upload_id") if isinstance(ref, dict) else None
+                upload = self._session.uploads.get(upload_id) if isinstance(upload_id, str) else None
+                if upload is not None and upload.data is not None:
+                    files[param] = upload.data
+        for message in self._session.model.handle_command(name, merge_uploads(data, uploads), files):
             text = encode_envelope("application", message.type, message.data)
             if message.broadcast:
                 self._session.broadcast(text)

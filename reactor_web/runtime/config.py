@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from reactor_web.protocol.schemas import IceServer
+from reactor_web.protocol.stamp import STAMP_WIDTH
+
+#: ``REACTOR_RUNTIME_STAMP_FRAMES=1`` turns :attr:`RuntimeConfig.stamp_frames` on by default.
+STAMP_FRAMES_ENV = "REACTOR_RUNTIME_STAMP_FRAMES"
 
 
 @dataclass
@@ -21,8 +26,20 @@ class RuntimeConfig:
     ping_timeout_s: float = 20.0
     #: Time a session (or a fresh offer) gets to open its data channel before it is released.
     connect_timeout_s: float = 30.0
+    #: Largest file a client may upload; a bigger slot request gets 413 ``UPLOAD_TOO_LARGE``.
     max_upload_bytes: int = 8 * 1024 * 1024
+    #: A session keeps at most this many bytes of uploads: a new slot evicts the oldest uploads past it,
+    #: so a long session that keeps swapping images cannot grow without bound.
+    max_session_upload_bytes: int = 32 * 1024 * 1024
     model_name: str = "reactor-web-demo"
     model_version: str = "0.1.0"
     #: Returned by ``GET .../ice_servers`` and used by the runtime's own peer connections.
     ice_servers: list[IceServer] = field(default_factory=list)
+    #: Draw the render time into every output frame (``protocol.stamp``) for latency benchmarks. The
+    #: default comes from the environment so that a runtime started by other tooling can be switched on.
+    stamp_frames: bool = field(default_factory=lambda: os.environ.get(STAMP_FRAMES_ENV) == "1")
+
+    def __post_init__(self) -> None:
+        # Checked here so that a bad setting stops the runtime at startup, not each session at creation.
+        if self.stamp_frames and self.width < STAMP_WIDTH:
+            raise ValueError(f"stamped frames need a width of at least {STAMP_WIDTH} pixels, not {self.width}")

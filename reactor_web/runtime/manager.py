@@ -65,6 +65,15 @@ class SessionManager:
             await session.close("runtime shutting down")
 
     def add_upload(self, session: RuntimeSession, upload: Upload) -> None:
+        """Register a slot, first evicting the session's oldest uploads past ``max_session_upload_bytes``
+        (a later command naming one gets ``UNKNOWN_UPLOAD``)."""
+        held = sum(u.size for u in session.uploads.values())
+        while session.uploads and held + upload.size > self.config.max_session_upload_bytes:
+            oldest = next(iter(session.uploads.values()))
+            del session.uploads[oldest.presigned_id]
+            self._upload_owner.pop(oldest.presigned_id, None)
+            held -= oldest.size
+            log.info("session %s: evicted upload %s (%s)", session.id, oldest.presigned_id, oldest.name)
         session.uploads[upload.presigned_id] = upload
         self._upload_owner[upload.presigned_id] = session
 

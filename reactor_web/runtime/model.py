@@ -1,25 +1,30 @@
 """The demo "world model": a cheap CPU renderer driven by commands.
 
 It stands in for a GPU model so that every part of the stack (signalling, media both ways, commands,
-messages) can be exercised on any machine. Without webcam input it animates a scene; with webcam input
-it transforms the latest webcam frame. Settings change on the next rendered frame.
+messages, uploads) can be exercised on any machine. Without webcam input it animates a scene; with webcam
+input it transforms the latest webcam frame. An uploaded image (``set_image``) is blended over either.
+Settings change on the next rendered frame. With ``stamp_frames`` every frame carries the wall-clock time
+it was rendered at (``protocol.stamp``), for glass-to-glass latency measurements.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import textwrap
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import av
-import jsonschema
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from reactor_web.protocol.capabilities import CommandSpec
+from reactor_web.protocol.capabilities import UPLOAD_TYPE, CommandSpec
+from reactor_web.protocol.stamp import STAMP_WIDTH, draw_stamp
+from reactor_web.protocol.validation import CommandValidationError, validate_data
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,10 @@ DEFAULT_BRIGHTNESS = 50
 WEBCAM_STALE_S = 1.0
 #: Error messages quote the offending value; keep them short.
 _MAX_ERROR_CHARS = 240
+DEFAULT_OPACITY = 0.5
+#: Images with more pixels than this are refused before decoding: a small compressed file can expand to
+#: gigabytes (Pillow itself only warns below twice its own, much larger, limit).
+MAX_IMAGE_PIXELS = 40_000_000
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
@@ -62,6 +71,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
             }
         },
     ),
+    CommandSpec(
+        "set_image",
+        "Blend an uploaded image (PNG, JPEG, WebP...) over the picture.",
+        {
+            "image": {"type": UPLOAD_TYPE, "description": "Image file", "required": True},
+            "opacity": {
+                "type": "number",
+                "description": "How much of the image shows, 0..1",
+                "minimum": 0,
+                "maximum": 1,
+                "default": DEFAULT_OPACITY,
+            },
+        },
+    ),
+    CommandSpec("clear_image", "Remove the image set with set_image.", {}),
     CommandSpec("ping", "Reply with a pong message.", {}),
 )
 
@@ -71,6 +95,8 @@ _STATE_SCHEMA: dict[str, Any] = {
         "brightness": {"type": "integer"},
         "effect": {"type": "string", "enum": list(EFFECTS)},
         "prompt": {"type": "string"},
+        "image": {"type": ["string", "null"], "description": "name of the blended image's file"},
+        "opacity": {"type": "number"},
     },
 }
 #: Application messages the model sends, for the OpenAPI document's ``webhooks``.
@@ -94,17 +120,24 @@ class ModelMessage:
 
 
 class DemoModel:
-    """Renders ``width``x``height`` RGB frames; commands change brightness, effect and prompt."""
+    """Renders ``width``x``height`` RGB frames; commands change brightness, effect, prompt and image."""
 
-    def __init__(self, width: int = 640, height: int = 360, fps: int = 30) -> None:
+    def __init__(self, width: int = 640, height: int = 360, fps: int = 30, *, stamp_frames: bool = False) -> None:
+        if stamp_frames and width < STAMP_WIDTH:
+            raise ValueError(f"stamped frames must be at least {STAMP_WIDTH} pixels wide, not {width}")
         self.width = width
         self.height = height
         self.fps = fps
+        self.stamp_frames = stamp_frames
         self.brightness = DEFAULT_BRIGHTNESS
         self.effect = "none"
         self.prompt = ""
+        self.image_name: str | None = None
+        self.opacity = DEFAULT_OPACITY
         self.frame_index = 0
-        self._validators = {c.name: jsonschema.Draft202012Validator(c.json_schema()) for c in COMMANDS}
+        self._commands = {c.name: c for c in COMMANDS}
+        # (256 - weight, image * weight): the blend in 8.8 fixed point, precomputed per set_image.
+        self._image_blend: tuple[int, np.ndarray] | None = None
         self._webcam: av.VideoFrame | np.ndarray | None = None
         self._webcam_at = 0.0
         self._webcam_rgb: tuple[object, np.ndarray] | None = None  # (source, converted) cache
@@ -117,21 +150,30 @@ class DemoModel:
 
     @property
     def state(self) -> dict[str, Any]:
-        return {"brightness": self.brightness, "effect": self.effect, "prompt": self.prompt}
+        return {
+            "brightness": self.brightness,
+            "effect": self.effect,
+            "prompt": self.prompt,
+            "image": self.image_name,
+            "opacity": self.opacity,
+        }
 
-    def handle_command(self, name: str, data: Any) -> list[ModelMessage]:
-        """Apply one application command; returns the messages to send back. Never raises."""
-        validator = self._validators.get(name)
-        if validator is None:
+    def handle_command(self, name: str, data: Any, files: Mapping[str, bytes] | None = None) -> list[ModelMessage]:
+        """Apply one application command; returns the messages to send back. Never raises.
+
+        Upload parameters arrive in ``data`` as their ``{upload_id, name, mime_type, size}`` reference
+        (the envelope's ``uploads`` merged back in); ``files`` maps those parameters to the uploaded bytes.
+        """
+        spec = self._commands.get(name)
+        if spec is None:
             log.warning("unknown command %r", name[:_MAX_ERROR_CHARS])
             return [_error("UNKNOWN_COMMAND", f"unknown command {name!r}"[:_MAX_ERROR_CHARS], name)]
         payload = {} if data is None else data
-        problem = next(iter(validator.iter_errors(payload)), None)
-        if problem is not None:
-            where = "/".join(str(p) for p in problem.absolute_path) or "data"
-            message = f"{where}: {problem.message}"[:_MAX_ERROR_CHARS]
-            log.warning("invalid %s command: %s", name, message)
-            return [_error("INVALID_COMMAND", message, name)]
+        try:
+            validate_data(spec, payload)
+        except CommandValidationError as exc:
+            log.warning("invalid %s command: %s", name, exc)
+            return [_error("INVALID_COMMAND", str(exc), name)]
         if name == "ping":
             return [ModelMessage("pong", {"timestamp": time.time(), "frame": self.frame_index})]
         if name == "set_brightness":
@@ -143,7 +185,34 @@ class DemoModel:
         elif name == "set_prompt":
             self.prompt = payload["text"]
             self._prompt_overlay = self._build_prompt_overlay(self.prompt)
+        elif name == "set_image":
+            problem = self._set_image(payload["image"], (files or {}).get("image"), payload.get("opacity"))
+            if problem is not None:
+                return [problem]
+        elif name == "clear_image":
+            self.image_name, self._image_blend = None, None
         return [ModelMessage("state_update", self.state, broadcast=True)]
+
+    def _set_image(self, ref: dict[str, Any], content: bytes | None, opacity: float | None) -> ModelMessage | None:
+        """Decode and fit the image to the frame; an error message if it cannot be used (state unchanged)."""
+        label = f"{ref['name']!r} ({ref['mime_type']})"[:80]
+        if content is None:
+            message = f"image: no completed upload {ref['upload_id']!r} in this session"
+            return _error("UNKNOWN_UPLOAD", message[:_MAX_ERROR_CHARS], "set_image")
+        try:
+            with Image.open(io.BytesIO(content)) as source:
+                if source.width * source.height > MAX_IMAGE_PIXELS:
+                    raise ValueError(f"{source.width}x{source.height} is more than {MAX_IMAGE_PIXELS} pixels")
+                source.draft("RGB", (self.width, self.height))  # JPEG: decode at reduced scale when it can
+                fitted = ImageOps.fit(source.convert("RGB"), (self.width, self.height))
+        except Exception as exc:  # Pillow raises many types on corrupt input; none may end the session
+            log.warning("set_image: cannot decode %s: %r", label, exc)
+            return _error("INVALID_IMAGE", f"image: cannot decode {label}: {exc}"[:_MAX_ERROR_CHARS], "set_image")
+        self.opacity = DEFAULT_OPACITY if opacity is None else float(opacity)
+        self.image_name = str(ref["name"])
+        weight = round(self.opacity * 256)
+        self._image_blend = (256 - weight, np.asarray(fitted, dtype=np.uint16) * weight)
+        return None
 
     # ------------------------------------------------------------------ webcam
 
@@ -178,6 +247,10 @@ class DemoModel:
         t = time.monotonic() if t is None else t
         webcam = self._webcam_image()
         img = webcam.copy() if webcam is not None else self._scene(t)
+        blend = self._image_blend
+        if blend is not None:
+            keep, weighted = blend
+            img = ((img.astype(np.uint16) * keep + weighted) >> 8).astype(np.uint8)
         overlay = self._prompt_overlay
         if overlay is not None:
             x, y, mask = overlay
@@ -190,6 +263,8 @@ class DemoModel:
             img = np.repeat(_edges(_luma(img))[..., None], 3, axis=2)
         if self._lut is not None:
             img = self._lut[img]
+        if self.stamp_frames:
+            draw_stamp(img)  # last, so no effect or overlay can garble it
         self.frame_index += 1
         return img
 

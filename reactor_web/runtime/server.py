@@ -115,13 +115,15 @@ def create_app(config: RuntimeConfig) -> Starlette:
         return JSONResponse(manager.descriptor(session))
 
     async def stop_session(request: Request) -> Response:
-        # The JS SDK posts no body; a body that is not JSON is treated the same way (always tolerant).
-        try:
-            body = await read_json(request)
-        except ApiError:
-            body = None
-        sid = body.get("session_id") if isinstance(body, dict) else None
-        if isinstance(sid, str) and sid:
+        # The JS SDK posts no body: that stops "the" session. A body must say which one, or it is refused,
+        # so that a malformed request can never stop someone else's session.
+        body = await read_json(request)
+        if body is not None and not isinstance(body, dict):
+            raise ApiError(400, "INVALID_BODY", 'expected {"session_id": "..."} or no body')
+        sid = body.get("session_id") if body is not None else None
+        if sid is not None and not (isinstance(sid, str) and sid):
+            raise ApiError(400, "INVALID_BODY", "session_id must be a non-empty string")
+        if sid is not None:
             stopped = [sid] if await manager.stop(sid, "stop_session") else []
         elif len(manager.sessions) <= 1:
             stopped = list(manager.sessions)

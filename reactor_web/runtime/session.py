@@ -87,7 +87,7 @@ class RuntimeSession:
         self.config = config
         self.capabilities = capabilities
         self.schema = schema
-        self.model = DemoModel(config.width, config.height, config.fps)
+        self.model = DemoModel(config.width, config.height, config.fps, stamp_frames=config.stamp_frames)
         self.closed = False
         self.connections: dict[int, Connection] = {}
         self.uploads: dict[str, Upload] = {}

@@ -1,8 +1,11 @@
-"""The dashboard's model endpoint: a configured runtime, or the embedded one, owned by the app.
+"""The dashboard's model endpoint: Reactor's coordinator, a configured runtime, or the embedded one.
 
-With no ``REACTOR_RUNTIME_URL``, the app starts ``python -m reactor_web.runtime`` as a child process on a
-free port when the backend starts and stops it when the backend stops. A separate process keeps the
-model's rendering and encoding off the backend's event loop (and its GIL), as a real GPU would be.
+* ``REACTOR_API_KEY`` set: production mode. Tabs create sessions on the coordinator at ``REACTOR_API_URL``
+  with JWTs the backend fetches (and renews) with the key; the key never leaves the backend.
+* ``REACTOR_RUNTIME_URL`` set: local mode against that runtime.
+* Neither: the app starts ``python -m reactor_web.runtime`` as a child process on a free port when the
+  backend starts and stops it when the backend stops. A separate process keeps the model's rendering
+  and encoding off the backend's event loop (and its GIL), as a real GPU would be.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
+from reactor_web.client import fetch_jwt
 from reactor_web.jitter import install_low_latency_jitter_buffer
 from reactor_web.relay.registry import tabs
+from reactor_web.relay.tab import TabSettings
 from reactor_web.runtime.process import RuntimeProcess
 from reactor_web.ui.settings import settings
 
@@ -30,6 +36,27 @@ def runtime_url() -> str:
     return _runtime_url
 
 
+def tab_settings() -> TabSettings:
+    """How a new tab reaches the model, from the dashboard's settings."""
+    common: dict[str, Any] = {
+        "model_name": settings.model_name,
+        "browser_ice_servers": settings.rtc_ice_servers(),
+        "gpu_ice_servers": settings.gpu_ice_override(),
+        "heartbeat_timeout_s": settings.heartbeat_timeout_s,
+        "peer_timeout_s": settings.peer_timeout_s,
+        "auto_retry": settings.auto_retry,
+    }
+    if settings.production:
+        api_key, api_url, model = settings.api_key, settings.api_url, settings.model_name
+        assert api_key is not None
+
+        async def fresh_token() -> str:
+            return await fetch_jwt(api_key, api_url=api_url, model=model)
+
+        return TabSettings(api_url=api_url, local=False, token_provider=fresh_token, **common)
+    return TabSettings(api_url=runtime_url(), local=True, **common)
+
+
 def embedded_runtime() -> RuntimeProcess | None:
     """The runtime process this app started, if it started one (tests kill and restart it)."""
     return _embedded
@@ -41,7 +68,7 @@ async def model_endpoint() -> AsyncIterator[None]:
     global _runtime_url, _embedded
     install_low_latency_jitter_buffer()  # for the relay's camera leg (the client installs it too)
     process: RuntimeProcess | None = None
-    if settings.runtime_url is None:
+    if settings.runtime_url is None and not settings.production:
         process = RuntimeProcess()
         await asyncio.to_thread(process.start)
         _runtime_url, _embedded = process.url, process

@@ -16,8 +16,8 @@ import reflex as rx
 from reactor_web.client import ReactorError
 from reactor_web.relay.peer import OfferError, RelayOffer
 from reactor_web.relay.registry import tabs
-from reactor_web.relay.tab import TabSession, TabSettings
-from reactor_web.ui.embedded import runtime_url
+from reactor_web.relay.tab import TabSession
+from reactor_web.ui.embedded import tab_settings
 from reactor_web.ui.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,14 @@ class ReactorState(rx.State):
     relay_answer: str = ""
     webcam_publish: bool = True
     camera_state: str = "starting"
+    #: Production mode (a coordinator hands out GPUs): the place in line while waiting, and time waited.
+    queue_position: int | None = None
+    waited_s: int | None = None
+    #: When the session's token expires (epoch seconds); the backend renews it before then.
+    session_expiration: float | None = None
+    #: ``{"in_s", "attempt", "of"}`` while an automatic retry counts down.
+    retry: dict[str, Any] | None = None
+    auto_retry: bool = settings.auto_retry
     _pumping: bool = False
 
     def on_message(self, message: Any) -> None:
@@ -47,20 +55,9 @@ class ReactorState(rx.State):
     # -- the tab's session -----------------------------------------------------------------------
 
     def _tab(self) -> TabSession:
-        token = self.router.session.client_token
-        tab = tabs.open(
-            token,
-            TabSettings(
-                model_name=settings.model_name,
-                api_url=runtime_url(),
-                local=True,
-                browser_ice_servers=settings.rtc_ice_servers(),
-                gpu_ice_servers=settings.gpu_ice_override(),
-                heartbeat_timeout_s=settings.heartbeat_timeout_s,
-                peer_timeout_s=settings.peer_timeout_s,
-            ),
-        )
+        tab = tabs.open(self.router.session.client_token, tab_settings())
         tab.want_webcam = self.webcam_publish
+        tab.retrier.enabled = self.auto_retry
         return tab
 
     def _ensure_pump(self) -> Any:
@@ -122,6 +119,17 @@ class ReactorState(rx.State):
         return self._ensure_pump()
 
     @rx.event
+    def retry_now(self) -> Any:
+        self.last_error = None
+        self._tab().retry()
+        return self._ensure_pump()
+
+    @rx.event
+    def set_auto_retry(self, enabled: bool) -> None:
+        self.auto_retry = enabled
+        self._tab().retrier.set_enabled(enabled)
+
+    @rx.event
     async def send_command(self, command: str, data: dict[str, Any] | None = None) -> None:
         try:
             await self._tab().send_command(command, data or {})
@@ -136,6 +144,29 @@ class ReactorState(rx.State):
     @rx.event
     def set_camera_state(self, camera_state: str) -> None:
         self.camera_state = camera_state
+
+    @rx.var
+    def waiting_text(self) -> str:
+        """``Waiting for a GPU · position 2 in line · 14 s`` (the parts that are known)."""
+        parts = ["Waiting for a GPU"]
+        if self.queue_position is not None:
+            parts.append(f"position {self.queue_position} in line")
+        if self.waited_s is not None:
+            parts.append(f"{self.waited_s} s")
+        return " · ".join(parts)
+
+    @rx.var
+    def retry_text(self) -> str:
+        """The countdown of a recoverable error: an automatic retry, or when a retry is allowed."""
+        if not self.retry:
+            return ""
+        if self.retry.get("auto"):
+            return f"Retrying in {self.retry['in_s']} s (attempt {self.retry['attempt']} of {self.retry['of']})"
+        return f"Retry possible in {self.retry['in_s']} s"
+
+    @rx.var
+    def error_recoverable(self) -> bool:
+        return bool(self.last_error and self.last_error.get("recoverable"))
 
     @rx.var
     def error_text(self) -> str:

@@ -72,7 +72,7 @@ async def test_commands_and_runtime_messages(runtime: httpx.AsyncClient) -> None
     peer.send("runtime", "requestCapabilities")
     caps = await peer.messages.wait_for(is_msg("runtime", "modelCapabilities"))
     names = [c["name"] for c in caps[1]["data"]["commands"]]
-    assert names == ["set_brightness", "set_effect", "set_prompt", "ping"]
+    assert names == ["set_brightness", "set_effect", "set_prompt", "set_image", "clear_image", "ping"]
 
     peer.send("runtime", "requestSchema")
     schema = await peer.messages.wait_for(is_msg("runtime", "modelSchema"))

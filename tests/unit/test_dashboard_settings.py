@@ -33,3 +33,19 @@ def test_malformed_ice_servers_are_refused(monkeypatch: pytest.MonkeyPatch, vari
     monkeypatch.setenv(variable, raw)
     with pytest.raises(ValueError, match=variable):
         DashboardSettings.from_env()
+
+
+def test_an_api_key_means_production_and_stays_out_of_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REACTOR_RUNTIME_URL", raising=False)
+    monkeypatch.setenv("REACTOR_API_KEY", "rk_secret_value")
+    monkeypatch.setenv("REACTOR_API_URL", "http://127.0.0.1:8090")
+    settings = DashboardSettings.from_env()
+    assert settings.production and settings.api_url == "http://127.0.0.1:8090"
+    assert "rk_secret_value" not in repr(settings)
+
+
+def test_api_key_and_runtime_url_together_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REACTOR_API_KEY", "rk_x")
+    monkeypatch.setenv("REACTOR_RUNTIME_URL", "http://127.0.0.1:8080")
+    with pytest.raises(ValueError, match="unset one"):
+        DashboardSettings.from_env()

@@ -19,7 +19,7 @@ TRANSPORT_HEADERS = {"Authorization": "Bearer local", "Reactor-WebRTC-Version": 
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    config = RuntimeConfig(port=0, max_sessions=2, max_upload_bytes=1000)
+    config = RuntimeConfig(port=0, max_sessions=2, max_upload_bytes=1000, max_session_upload_bytes=2500)
     async with serve_runtime(config) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
         yield client
 
@@ -132,8 +132,13 @@ async def test_session_get_delete_and_stop(http: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.json() == {"stopped": [only]}
     assert (await http.post("/stop_session")).json() == {"stopped": []}
-    garbled = await start(http)
-    assert (await http.post("/stop_session", content=b"{oops")).json() == {"stopped": [garbled]}
+    kept = await start(http)
+    # A malformed body is refused: it must not stop the one session that is running.
+    assert_error(await http.post("/stop_session", content=b"{oops"), 400, "INVALID_JSON")
+    assert_error(await http.post("/stop_session", json=[kept]), 400, "INVALID_BODY")
+    assert_error(await http.post("/stop_session", json={"session_id": {"$gt": ""}}), 400, "INVALID_BODY")
+    assert (await http.get(f"/sessions/{kept}")).status_code == 200
+    assert (await http.post("/stop_session")).json() == {"stopped": [kept]}
 
     a, b = await start(http), await start(http)
     assert_error(await http.post("/stop_session"), 400, "SESSION_ID_REQUIRED")
@@ -235,6 +240,16 @@ async def test_uploads(http: httpx.AsyncClient) -> None:
     assert_error(await http.put(slot["presigned_url"], content=b"hello"), 404)
 
 
+async def test_a_session_holds_a_bounded_amount_of_uploads(http: httpx.AsyncClient) -> None:
+    sid = await start(http)
+    body = {"name": "a.bin", "size": 1000, "mime_type": "application/octet-stream"}
+    urls = [(await http.post(f"/sessions/{sid}/uploads", json=body)).json()["presigned_url"] for _ in range(3)]
+    # 3000 bytes is over the session's 2500: the oldest slot made room for the newest.
+    assert_error(await http.put(urls[0], content=b"x" * 1000), 404, "UPLOAD_NOT_FOUND")
+    for url in urls[1:]:
+        assert (await http.put(url, content=b"x" * 1000)).status_code == 200
+
+
 async def test_schema_route(http: httpx.AsyncClient) -> None:
     schema = (await http.get("/schema")).json()
     assert schema["openapi"].startswith("3.1")
@@ -242,8 +257,13 @@ async def test_schema_route(http: httpx.AsyncClient) -> None:
         "/events/set_brightness",
         "/events/set_effect",
         "/events/set_prompt",
+        "/events/set_image",
+        "/events/clear_image",
         "/events/ping",
     }
+    image = schema["paths"]["/events/set_image"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert image["properties"]["image"]["$ref"] == "#/components/schemas/ReactorUploadReference"
+    assert image["required"] == ["image"]
     assert schema["x-reactor"]["tracks"] == [
         {"name": "main_video", "kind": "video", "direction": "out"},
         {"name": "webcam", "kind": "video", "direction": "in"},

@@ -1,0 +1,120 @@
+"""The Reactor's commands, uploads and track publishing (Part A §6.7, §7.1, §8), apart from its connection logic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from aiortc.mediastreams import MediaStreamTrack
+
+from reactor_web.client.command_data import prepare_command
+from reactor_web.client.coordinator import HttpApi
+from reactor_web.client.errors import ErrorCode, ReactorError
+from reactor_web.client.transport import PeerTransport
+from reactor_web.client.uploads import UploadSource, upload
+from reactor_web.protocol.capabilities import Capabilities
+from reactor_web.protocol.constants import Scope, Status
+from reactor_web.protocol.envelope import UNDEFINED, encode_envelope
+from reactor_web.protocol.schemas import FileRef
+from reactor_web.protocol.validation import CommandValidationError
+
+
+class CommandsMixin:
+    """Needs the Reactor's state below and ``_report``; every failure is reported, then raised."""
+
+    _status: Status
+    _transport: PeerTransport | None
+    _capabilities: Capabilities | None
+    _api: HttpApi | None
+    _session_id: str | None
+    _http_timeout_s: float
+    _http_transport: httpx.AsyncBaseTransport | None
+
+    def _report(self, error: ReactorError) -> None:
+        raise NotImplementedError
+
+    async def send_command(self, command: str, data: Any = None, scope: Scope = "application") -> None:
+        """Send ``{"scope","data":{"type":command,"data":data}}`` on the data channel (Part A §7.1).
+
+        A string ``data`` is JSON-parsed first; None leaves ``data`` out; :class:`FileRef` values travel in
+        ``uploads``. An application command is checked against the model's declared commands first
+        (``INVALID_COMMAND``, naming the field). Unlike the JS SDK, which only logs, sending when not
+        ready or over the channel's size limit raises (and emits) a ReactorError.
+        """
+        transport = self._transport
+        if self._status != "ready" or transport is None:
+            raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Cannot send {command!r}: status is {self._status!r}")
+        try:
+            payload, uploads = prepare_command(self._capabilities, scope, command, data)
+            frame = encode_envelope(scope, command, UNDEFINED if payload is None else payload, uploads)
+        except CommandValidationError as exc:
+            raise self._fail(ErrorCode.INVALID_COMMAND, str(exc), False) from exc
+        except (TypeError, ValueError) as exc:
+            raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Cannot send {command!r}: {exc}", False) from exc
+        size, limit = len(frame.encode()), transport.max_message_size
+        if size > limit:
+            raise self._fail(
+                ErrorCode.MESSAGE_TOO_LARGE, f"Cannot send {command!r}: {size} bytes exceeds the {limit}-byte limit"
+            )
+        try:
+            transport.send(frame)
+        except Exception as exc:
+            raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Failed to send message: {exc}") from exc
+
+    async def upload_file(
+        self, source: UploadSource, *, name: str | None = None, mime_type: str | None = None
+    ) -> FileRef:
+        """Upload a file (a path, bytes or a binary file object) to the session, announce it to the runtime
+        (``fileUploaded``), and return its reference for :meth:`send_command` data (Part A §8). Requires
+        ``ready``; raises (and emits) ``UPLOAD_TOO_LARGE`` or ``UPLOAD_FAILED``."""
+        api, session_id = self._api, self._session_id
+        if self._status != "ready" or api is None or session_id is None:
+            message = f'Cannot upload file, status is "{self._status}". Must be "ready".'
+            raise self._fail(ErrorCode.UPLOAD_FAILED, message, False)
+        try:
+            ref = await upload(
+                api,
+                session_id,
+                source,
+                name=name,
+                mime_type=mime_type,
+                http_timeout_s=self._http_timeout_s,
+                transport=self._http_transport,
+            )
+        except ReactorError as exc:
+            self._report(exc)
+            raise
+        await self.send_command("fileUploaded", ref.to_dict(), "runtime")
+        return ref
+
+    async def publish_track(self, name: str, track: MediaStreamTrack) -> None:
+        """Send ``track`` on the sendonly capability track ``name`` (requires ``ready``)."""
+        transport = self._transport
+        if self._status != "ready" or transport is None:
+            raise self._fail(
+                ErrorCode.TRACK_PUBLISH_FAILED, f'Failed to publish track "{name}": status is {self._status!r}'
+            )
+        try:
+            await transport.publish(name, track)
+        except Exception as exc:
+            detail = str(exc) or type(exc).__name__
+            raise self._fail(
+                ErrorCode.TRACK_PUBLISH_FAILED,
+                f'Failed to publish track "{name}": {detail}',
+                not isinstance(exc, ValueError),  # a ValueError is a caller mistake: no retry will help
+            ) from exc
+
+    async def unpublish_track(self, name: str) -> None:
+        """Stop sending on ``name``; a no-op when nothing is published there."""
+        if self._transport is None:
+            return
+        try:
+            self._transport.unpublish(name)
+        except Exception as exc:
+            raise self._fail(ErrorCode.TRACK_UNPUBLISH_FAILED, f'Failed to unpublish track "{name}": {exc}') from exc
+
+    def _fail(self, code: ErrorCode, message: str, recoverable: bool = True) -> ReactorError:
+        """Report a GPU-side error and return it for the caller to raise."""
+        error = ReactorError(code, message, component="gpu", recoverable=recoverable)
+        self._report(error)
+        return error

@@ -1,0 +1,34 @@
+"""Settings of the coordinator emulation (``python -m reactor_web.runtime --coordinator``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Tokens live this long unless ``POST /tokens`` asks for less; production documents up to 6 h.
+DEFAULT_TOKEN_TTL_S = 3600
+MAX_TOKEN_TTL_S = 6 * 3600
+
+
+@dataclass
+class CoordinatorConfig:
+    """How the coordinator listens, who may use it, and the GPU workers (runtime processes) it runs."""
+
+    host: str = "127.0.0.1"
+    port: int = 8090
+    #: Worker processes, each holding one session at a time: the emulated GPUs.
+    gpus: int = 1
+    #: Keys accepted by ``POST /tokens`` (header ``Reactor-API-Key``).
+    api_keys: list[str] = field(default_factory=list)
+    #: Sessions one API key may hold at once, waiting or active; more answer 429.
+    max_sessions_per_key: int = 4
+    token_ttl_s: int = DEFAULT_TOKEN_TTL_S
+    #: The model the workers serve; ``POST /sessions`` for another answers 404.
+    model_name: str = "reactor-web-demo"
+    #: Extra arguments for every worker (``python -m reactor_web.runtime ...``): size, fps, ping timeout.
+    worker_args: list[str] = field(default_factory=list)
+    #: A waiting session nobody has polled for this long is dropped (its client went away).
+    waiting_timeout_s: float = 60.0
+    #: ``Retry-After`` of a 429.
+    retry_after_s: int = 5
+    worker_startup_timeout_s: float = 60.0
+    cluster: str = "local-emulated"
