@@ -114,7 +114,7 @@ def runtime_sessions(url: str) -> int:
     return int(httpx.get(f"{url}/health", timeout=5).json()["sessions"])
 
 
-def wait_until(predicate: Any, timeout_s: float, what: str, interval_s: float = 0.1) -> None:
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.1) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
         if time.monotonic() > deadline:
