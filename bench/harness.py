@@ -161,8 +161,17 @@ class LocalRuntime:
     """Our runtime (``python -m reactor_web.runtime``) on a fixed port, restartable at another resolution
     while a dashboard keeps its URL. ``stamp`` draws the wall-clock time into every frame it renders."""
 
-    def __init__(self, log: Path, *, stamp: bool = True, max_sessions: int = 16, fps: int = 30) -> None:
-        self.log, self.stamp = log, stamp
+    def __init__(
+        self,
+        log: Path,
+        *,
+        stamp: bool = True,
+        max_sessions: int = 16,
+        fps: int = 30,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.log = log
+        self.env = {**os.environ, **(env or {}), "REACTOR_RUNTIME_STAMP_FRAMES": "1" if stamp else "0"}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.max_sessions, self.fps = max_sessions, fps
@@ -179,7 +188,7 @@ class LocalRuntime:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "reactor_web.runtime", *args],
-                env={**os.environ, "REACTOR_RUNTIME_STAMP_FRAMES": "1" if self.stamp else "0"},
+                env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

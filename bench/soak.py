@@ -13,7 +13,7 @@ Watched, from outside the backend process (it is ``reflex run --env prod``):
   peer connections, counted as its UDP sockets (every aiortc peer holds one per ICE host address, and
   media is on 127.0.0.1 only, so nothing else of the backend uses UDP), threads and file descriptors.
 
-    python bench/soak.py [--minutes 10] [--tabs 3] [--stream-seconds 5] [--replace-every 3]
+    python bench/soak.py [--minutes 10] [--tabs 3] [--stream-seconds 5] [--replace-every 3] [--malloc-arena-max 2]
 """
 
 from __future__ import annotations
@@ -129,14 +129,19 @@ def main() -> None:
     parser.add_argument("--tabs", type=int, default=3)
     parser.add_argument("--stream-seconds", type=float, default=5.0)
     parser.add_argument("--replace-every", type=int, default=3, help="close one tab undisconnected every N cycles")
+    parser.add_argument("--malloc-arena-max", type=int, help="run the backend and runtime with MALLOC_ARENA_MAX")
     parser.add_argument("--warmup-cycles", type=int, default=3, help="cycles before the memory baseline")
     parser.add_argument("--log", type=Path, default=Path("/tmp/bench-dashboard.log"))
     args = parser.parse_args()
 
-    runtime = LocalRuntime(args.log.with_name("bench-runtime.log"), stamp=False, max_sessions=args.tabs * 2)
+    # glibc keeps freed memory in per-thread arenas (aiortc and PyAV decode and encode in threads): RSS then
+    # measures the allocator's high-water mark more than live memory. MALLOC_ARENA_MAX bounds the arenas.
+    env = {"MALLOC_ARENA_MAX": str(args.malloc_arena_max)} if args.malloc_arena_max else {}
+    log = args.log.with_name("bench-runtime.log")
+    runtime = LocalRuntime(log, stamp=False, max_sessions=args.tabs * 2, env=env)
     runtime.start(*RESOLUTIONS["360p"])
     try:
-        with served_dashboard(runtime.url, args.log) as url, tempfile.TemporaryDirectory() as tmp:
+        with served_dashboard(runtime.url, args.log, env) as url, tempfile.TemporaryDirectory() as tmp:
             samples, end = soak(url, runtime, args, Path(tmp))
     finally:
         runtime.stop()
