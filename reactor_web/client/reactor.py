@@ -13,7 +13,6 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
 
@@ -41,6 +40,7 @@ from reactor_web.protocol.constants import (
 )
 from reactor_web.protocol.envelope import decode_frame
 from reactor_web.protocol.schemas import IceServer, SessionResponse
+from reactor_web.tasks import OwnedTasks
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class Reactor(CommandsMixin):
         self._max_attempts = SDP_POLL_DEFAULT_MAX_ATTEMPTS
         self._op_task: asyncio.Task[None] | None = None
         self._live_tasks: list[asyncio.Task[None]] = []  # while ready: stats monitor, session watch
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = OwnedTasks(logger, "reactor")
         self._teardown_lock = asyncio.Lock()
         self._started_at = 0.0
         self._session_ms = 0.0
@@ -199,13 +199,13 @@ class Reactor(CommandsMixin):
         is deleted (production ``DELETE /sessions/{id}``, local ``POST /stop_session``)."""
         await self._abort_op()
         # Shielded: a caller cancelled half-way must not leave a half-closed peer connection behind.
-        task = self._spawn(self._teardown(recoverable))
+        task = self._tasks.spawn(self._teardown(recoverable))
         await asyncio.shield(task)
 
     async def aclose(self) -> None:
         """Disconnect for good and cancel async event handlers still running."""
         await self.disconnect(False)
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.wait()
         await self._events.aclose()
 
     async def __aenter__(self) -> Reactor:
@@ -342,9 +342,9 @@ class Reactor(CommandsMixin):
         transport_ms = self._transport_ms if self._transport_ms is not None else total_ms - self._session_ms
         self._timings = ConnectionTimings(self._session_ms, transport_ms, total_ms)
         self._set_status("ready")
-        self._live_tasks = [self._spawn(self._monitor(transport))]
+        self._live_tasks = [self._tasks.spawn(self._monitor(transport))]
         if not self.local and self._coordinator is not None and self._session_id is not None:
-            self._live_tasks.append(self._spawn(self._watch_session(self._coordinator, self._session_id)))
+            self._live_tasks.append(self._tasks.spawn(self._watch_session(self._coordinator, self._session_id)))
 
     def on_connection_lost(self, transport: PeerTransport, state: str) -> None:
         """PC ``disconnected``/``closed`` → recoverable teardown; ``failed`` → error, then delete the session."""
@@ -352,9 +352,9 @@ class Reactor(CommandsMixin):
             return
         if state == "failed":
             self._report(ReactorError(ErrorCode.GPU_CONNECTION_ERROR, "Transport connection failed"))
-            self._spawn(self.disconnect(False))
+            self._tasks.spawn(self.disconnect(False))
         else:
-            self._spawn(self.disconnect(True))
+            self._tasks.spawn(self.disconnect(True))
 
     def on_frame(self, transport: PeerTransport, frame: str | bytes) -> None:
         """Part A §7.3: runtime scope → ``runtime_message``; application scope or no envelope → ``message``."""
@@ -379,7 +379,7 @@ class Reactor(CommandsMixin):
         if transport is self._transport:
             message = f"Nothing received from the runtime for {silent_s:.0f} s: connection lost"
             self._report(ReactorError(ErrorCode.GPU_CONNECTION_ERROR, message))
-            self._spawn(self.disconnect(True))
+            self._tasks.spawn(self.disconnect(True))
 
     def _on_stats(self, stats: ConnectionStats) -> None:
         self._stats = stats
@@ -390,7 +390,7 @@ class Reactor(CommandsMixin):
         reason = await coordinator.watch_session(session_id)
         if self._session_id == session_id:
             self._report(ReactorError(ErrorCode.GPU_CONNECTION_ERROR, f"Session ended by the coordinator: {reason}"))
-            self._spawn(self.disconnect(False))
+            self._tasks.spawn(self.disconnect(False))
 
     async def _stop_live_tasks(self) -> None:
         tasks, self._live_tasks = [t for t in self._live_tasks if t is not asyncio.current_task()], []
@@ -411,14 +411,3 @@ class Reactor(CommandsMixin):
     def _report(self, error: ReactorError) -> None:
         self._last_error = error
         self._emit("error", error)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("reactor task failed", exc_info=task.exception())

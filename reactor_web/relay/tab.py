@@ -25,6 +25,7 @@ from reactor_web.protocol.schemas import IceServer
 from reactor_web.relay.inbox import TabInbox
 from reactor_web.relay.peer import BrowserPeer, RelayOffer
 from reactor_web.relay.retry import Retrier, RetryPolicy
+from reactor_web.tasks import OwnedTasks
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class TabSession:
         self._model_view: ReceivedTrack | None = None
         self.closed = False
         self._on_closed = on_closed
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = OwnedTasks(logger, "tab")
         self._waiting_clock: asyncio.Task[None] | None = None
         self.retrier = Retrier(
             self.reactor, self.inbox, self._spawn, enabled=settings.auto_retry, policy=settings.retry_policy
@@ -144,9 +145,7 @@ class TabSession:
             await self.reactor.publish_track(WEBCAM_TRACK, self.peer.webcam)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(self._guard(coro))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._guard(coro))
 
     async def _guard(self, coro: Coroutine[Any, Any, Any]) -> None:
         # Errors are already emitted on the client's `error` event (→ inbox); don't lose other ones.
@@ -200,10 +199,7 @@ class TabSession:
         self.closed = True
         self.retrier.cancel()
         self._time_waiting(False)
-        current = asyncio.current_task()
-        for task in list(self._tasks):
-            if task is not current:
-                task.cancel()
+        await self._tasks.cancel_all()
         try:
             if self.reactor.status != "disconnected" or self.reactor.get_session_id() is not None:
                 await self.reactor.disconnect()

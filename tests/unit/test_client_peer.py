@@ -212,4 +212,4 @@ async def test_connections_flow_control_channel_publish_and_reconnect(
         await server.frame_on("control", lambda f: server.received.count(("control", resume)) == 2)
     finally:
         await reactor.aclose()
-    assert reactor._transport is None and reactor._tasks == set()
+    assert reactor._transport is None and len(reactor._tasks) == 0

@@ -21,6 +21,7 @@ import httpx
 
 from reactor_web.runtime.coordinator.config import CoordinatorConfig
 from reactor_web.runtime.coordinator.workers import Worker, WorkerStartError
+from reactor_web.tasks import OwnedTasks
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class Scheduler:
         self.sessions: dict[str, Session] = {}
         self.workers = [Worker(i, config.worker_args, config.host) for i in range(config.gpus)]
         self._http = httpx.AsyncClient(timeout=10.0)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = OwnedTasks(log, "coordinator")
         self._first_start: list[asyncio.Event] = [asyncio.Event() for _ in self.workers]
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -70,14 +71,12 @@ class Scheduler:
     async def start(self) -> None:
         """Start every worker; returns once each has answered ``/health`` once."""
         for worker in self.workers:
-            self._spawn(self._supervise(worker))
+            self._tasks.spawn(self._supervise(worker))
         async with asyncio.timeout(self.config.worker_startup_timeout_s * 2):
             await asyncio.gather(*(event.wait() for event in self._first_start))
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
         await asyncio.gather(*(worker.stop() for worker in self.workers))
         await self._http.aclose()
 
@@ -143,7 +142,7 @@ class Scheduler:
         for worker, session in zip(idle, waiting, strict=False):
             worker.state = "busy"
             session.state, session.worker = PENDING, worker
-            self._spawn(self._activate(session, worker))
+            self._tasks.spawn(self._activate(session, worker))
 
     async def _activate(self, session: Session, worker: Worker) -> None:
         try:
@@ -165,7 +164,7 @@ class Scheduler:
             await self._release(worker, session.worker_session_id)
             return
         session.state = ACTIVE
-        session._checker = self._spawn(self._check(session, worker))
+        session._checker = self._tasks.spawn(self._check(session, worker))
         log.info("session %s active on GPU worker %d", session.id, worker.index)
 
     async def _check(self, session: Session, worker: Worker) -> None:
@@ -187,7 +186,7 @@ class Scheduler:
         worker, session.worker = session.worker, None
         if worker is not None and worker.state == "busy":
             if session.worker_session_id is not None:
-                self._spawn(self._release(worker, session.worker_session_id))
+                self._tasks.spawn(self._release(worker, session.worker_session_id))
             # Without a worker session id the start is still in flight: _activate releases it.
         self._admit()
 
@@ -209,14 +208,3 @@ class Scheduler:
                 self._end(session, CLOSED, "nobody polled the waiting session")
             elif session.ended_at is not None and now - session.ended_at > ENDED_RETENTION_S:
                 del self.sessions[session.id]
-
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("coordinator task failed", exc_info=task.exception())
