@@ -1,0 +1,112 @@
+// Installed in a dashboard tab by bench/dashboard.py (page.add_init_script): watches the model's <video>
+// (#reactor-view video) with requestVideoFrameCallback, which fires once per frame the page presents.
+// For each presented frame it counts it and reads the frame's stamp (reactor_web/protocol/stamp.py,
+// decoded exactly as read_stamp does: 16 px cells, guard white/black, 24 bits of wall-clock ms, the
+// centre half of each cell averaged over R, G, B) through a canvas, and keeps the frame's age:
+//   age_cb_ms:      Date.now() in the callback - stamp   (the frame is about to be composited)
+//   age_display_ms: timeOrigin + metadata.expectedDisplayTime - stamp   (when it is due on screen)
+// It also keeps every RTCPeerConnection the page creates (the dashboard's relay peer), so that take()
+// can report WebRTC's own counters (inbound video framesReceived / framesDecoded / framesDropped):
+// frames lost before the decoder and frames decoded but never presented are told apart.
+// window.__bench.take() resolves to what was collected since the last call, and clears it.
+(() => {
+  const BITS = 24, CELL = 16, MASK = (1 << BITS) - 1, WIDTH = (BITS + 2) * CELL;
+  const canvas = document.createElement("canvas");
+  canvas.width = WIDTH;
+  canvas.height = CELL;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  const state = { frames: 0, unreadable: 0, ages: [], displayAges: [], since: performance.now() };
+
+  function readStamp(video) {
+    if (video.videoWidth < WIDTH || video.videoHeight < CELL) return null;
+    // Source rectangle in the video's own pixels: the stamp, unscaled, whatever size the element has.
+    ctx.drawImage(video, 0, 0, WIDTH, CELL, 0, 0, WIDTH, CELL);
+    const d = ctx.getImageData(0, 0, WIDTH, CELL).data;
+    const lo = CELL / 4, hi = CELL - CELL / 4;
+    const levels = [];
+    for (let i = 0; i < BITS + 2; i++) {
+      let sum = 0, n = 0;
+      for (let y = lo; y < hi; y++) {
+        for (let x = i * CELL + lo; x < (i + 1) * CELL - lo; x++) {
+          const p = (y * WIDTH + x) * 4;
+          sum += (d[p] + d[p + 1] + d[p + 2]) / 3;
+          n++;
+        }
+      }
+      levels.push(sum / n);
+    }
+    if (levels[0] < 160 || levels[1] > 96) return null;
+    let value = 0;
+    for (let i = 2; i < levels.length; i++) value = ((value << 1) | (levels[i] >= 128 ? 1 : 0)) >>> 0;
+    return value & MASK;
+  }
+
+  const peers = [];
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      peers.push(this);
+    }
+  };
+
+  // Sums of the inbound video counters over the page's open peers (closed ones have no stats).
+  async function videoCounters() {
+    const totals = { framesReceived: 0, framesDecoded: 0, framesDropped: 0 };
+    for (const pc of [...peers]) {
+      if (pc.connectionState === "closed") {
+        peers.splice(peers.indexOf(pc), 1); // forget it: a long soak opens hundreds
+        continue;
+      }
+      (await pc.getStats()).forEach((r) => {
+        if (r.type === "inbound-rtp" && r.kind === "video") {
+          for (const k of Object.keys(totals)) totals[k] += r[k] || 0;
+        }
+      });
+    }
+    return totals;
+  }
+
+  let watched = null;
+  function onFrame(video) {
+    return (now, metadata) => {
+      if (video !== watched) return; // a newer <video> replaced this one
+      state.frames++;
+      const stamp = readStamp(video);
+      if (stamp === null) {
+        state.unreadable++;
+      } else {
+        state.ages.push((((Date.now() & MASK) - stamp) & MASK));
+        const due = Math.round(performance.timeOrigin + metadata.expectedDisplayTime);
+        state.displayAges.push((((due & MASK) - stamp) & MASK));
+      }
+      video.requestVideoFrameCallback(onFrame(video));
+    };
+  }
+
+  // The dashboard mounts (and may replace) its <video> after the page loads: attach to whichever is current.
+  setInterval(() => {
+    const video = document.querySelector("#reactor-view video");
+    if (video && video !== watched && "requestVideoFrameCallback" in video) {
+      watched = video;
+      video.requestVideoFrameCallback(onFrame(video));
+    }
+  }, 100);
+
+  let lastCounters = null;
+  window.__bench = {
+    async take() {
+      const counters = await videoCounters();
+      const now = performance.now();
+      const out = { ...state, seconds: (now - state.since) / 1000, webrtc: {} };
+      for (const k of Object.keys(counters)) {
+        // Deltas; after a reconnect the counters restart, so a negative delta counts from zero.
+        const before = lastCounters ? lastCounters[k] : 0;
+        out.webrtc[k] = counters[k] >= before ? counters[k] - before : counters[k];
+      }
+      lastCounters = counters;
+      Object.assign(state, { frames: 0, unreadable: 0, ages: [], displayAges: [], since: now });
+      return out;
+    },
+  };
+})();
