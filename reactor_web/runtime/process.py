@@ -36,7 +36,9 @@ class RuntimeProcess:
         self.port = port or free_port(host)
         self.url = f"http://{host}:{self.port}"
         self._args = list(args or [])
-        self._env = {**os.environ, **(env or {})}
+        # glibc's per-thread malloc arenas (aiortc, av and uvicorn threads) hold freed memory for good:
+        # two arenas keep the runtime's footprint flat over many sessions (bench/soak.py).
+        self._env = {"MALLOC_ARENA_MAX": "2", **os.environ, **(env or {})}
         self._startup_timeout_s = startup_timeout_s
         self.process: subprocess.Popen[bytes] | None = None
 
