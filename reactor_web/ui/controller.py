@@ -178,9 +178,12 @@ class ControllerState(ReactorState):
         name = str(form.get(COMMAND_KEY, ""))
         tab = self._tab()
         caps = tab.reactor.get_capabilities()
-        controls = next((c for c in control_specs(caps) if c.name == name), None) if caps else None
-        if self.status != "ready" or caps is None or controls is None:
+        if self.status != "ready" or caps is None:
             self._outcome(name, error=not_ready_text(self.status))
+            return
+        controls = next((c for c in control_specs(caps) if c.name == name), None)
+        if controls is None:  # a form left from a model this session no longer talks to
+            self._outcome(name, error=f"The model does not declare {name!r}.")
             return
         files = {f.name: FileRef(**ref) for f in controls.fields if (ref := self._session_file(f"{name}/{f.name}"))}
         data = form_to_data(controls, form, files)

@@ -37,9 +37,9 @@ class ImageUploadState(ReactorState):
             return
         file, tab = files[0], self._tab()
         caps = tab.reactor.get_capabilities()
-        size = file.size or 0
+        mime_type = file.headers.get("content-type") or "application/octet-stream"
         planned = {
-            "image": pending_ref(file.name or "image", "application/octet-stream", size),
+            "image": pending_ref(file.name or "image", mime_type, file.size or 0),
             "opacity": self.opacity,
         }
         problem = check(caps, "set_image", planned) if caps is not None else not_ready_text(self.status)
