@@ -20,8 +20,13 @@ DEFAULT_OPACITY = 0.5
 
 class ImageUploadState(ReactorState):
     opacity: float = DEFAULT_OPACITY
-    image_name: str = ""
     image_error: str = ""
+    #: The image set, and the model session it was set in (a new session starts without it).
+    image_set: dict[str, str] = {}
+
+    @rx.var
+    def image_name(self) -> str:
+        return self.image_set.get("name", "") if self.image_set.get("session_id") == self.session_id else ""
 
     @rx.event
     def set_opacity(self, value: list[float]) -> None:
@@ -52,7 +57,7 @@ class ImageUploadState(ReactorState):
         except ReactorError as exc:
             self.image_error = error_text(exc)
             return
-        self.image_name = ref.name
+        self.image_set = {"name": ref.name, "session_id": self.session_id or ""}
 
     @rx.event
     async def clear_image(self) -> None:
@@ -65,7 +70,7 @@ class ImageUploadState(ReactorState):
         except ReactorError as exc:
             self.image_error = error_text(exc)
             return
-        self.image_name = ""
+        self.image_set = {}
 
 
 def image_upload() -> rx.Component:

@@ -93,7 +93,7 @@ def test_controller_upload_field_sends_the_chosen_image(page: Page, tmp_path: Pa
     assert red[0] > 3 * red[1]
 
 
-def test_image_upload_colours_the_output_and_clears(page: Page, tmp_path: Path) -> None:
+def test_image_upload_colours_the_output_clears_and_ends_with_the_session(page: Page, tmp_path: Path) -> None:
     connect_to_scene(page)
     slider_to(page.locator("#image-opacity"), "End")
     page.locator("#image-upload input[type=file]").set_input_files(solid_png(tmp_path / "green.png", (30, 200, 40)))
@@ -105,6 +105,13 @@ def test_image_upload_colours_the_output_and_clears(page: Page, tmp_path: Path) 
     page.locator("#clear-image-button").click()
     expect(page.locator("#image-name")).to_have_text("No image")
     wait_for_video(page, "!(rgb[1] > 3 * rgb[0] && rgb[1] > 3 * rgb[2])")
+
+    # An image belongs to its model session: after a reconnect the panel no longer claims one.
+    page.locator("#image-upload input[type=file]").set_input_files(solid_png(tmp_path / "again.png", (30, 200, 40)))
+    expect(page.locator("#image-name")).to_have_text("again.png")
+    page.locator("#disconnect-button").click()
+    connect(page)
+    expect(page.locator("#image-name")).to_have_text("No image")
 
 
 def test_upload_errors_are_clear(page: Page, tmp_path: Path) -> None:
