@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
@@ -15,6 +17,16 @@ from tests.e2e.video import wait_for_video
 
 BRIGHT = "rgb[0] + rgb[1] + rgb[2] > 60"
 DEMO_COMMANDS = ("set_brightness", "set_effect", "set_prompt", "set_image", "clear_image", "ping")
+
+
+@pytest.fixture(autouse=True)
+def _disconnect_after(page: Page) -> Iterator[None]:
+    yield
+    # Release the model session now rather than when the closed tab's heartbeat times out: later tests
+    # count the runtime's sessions.
+    if page.locator("#disconnect-button").count():
+        page.locator("#disconnect-button").click()
+        expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=10_000)
 
 
 def connect_to_scene(page: Page) -> None:
