@@ -7,7 +7,10 @@ from typing import Any
 import reflex as rx
 
 from reactor_web.ui import ReactorState, reactor_provider, reactor_view, webcam_stream
+from reactor_web.ui.controller import reactor_controller
 from reactor_web.ui.embedded import model_endpoint
+from reactor_web.ui.stats_panel import stats_panel
+from reactor_web.ui.upload import image_upload
 
 STATUS_COLOURS = {"disconnected": "gray", "connecting": "amber", "waiting": "amber", "ready": "grass"}
 
@@ -179,6 +182,13 @@ def index() -> rx.Component:
                         spacing="4",
                     ),
                     rx.vstack(webcam_panel(), message_list(), width="100%", spacing="4"),
+                    columns=rx.breakpoints(initial="1", md="2"),
+                    spacing="6",
+                    width="100%",
+                ),
+                rx.grid(
+                    reactor_controller(),
+                    rx.vstack(image_upload(), stats_panel(), width="100%", spacing="5"),
                     columns=rx.breakpoints(initial="1", md="2"),
                     spacing="6",
                     width="100%",

@@ -127,7 +127,9 @@ class BrowserPeer:
         self._last_beat = time.monotonic()
         if isinstance(message, str) and message.startswith("{"):
             with contextlib.suppress(ValueError):
-                stats = json.loads(message)
+                beat = json.loads(message)
+                # Only every other beat carries the page's getStats: a bare beat must not blank them.
+                stats = beat.get("stats") if isinstance(beat, dict) else None
                 if isinstance(stats, dict) and self.on_browser_stats is not None:
                     self.on_browser_stats(stats)
 

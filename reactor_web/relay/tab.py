@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,9 @@ from typing import Any
 from aiortc import RTCIceServer
 
 from reactor_web.client import Reactor, ReactorError, TokenProvider
+from reactor_web.client.stats import ConnectionStats
 from reactor_web.client.tracks import ReceivedTrack
-from reactor_web.protocol.constants import WEBCAM_TRACK
+from reactor_web.protocol.constants import STATS_INTERVAL_S, WEBCAM_TRACK
 from reactor_web.protocol.schemas import IceServer
 from reactor_web.relay.inbox import TabInbox
 from reactor_web.relay.peer import BrowserPeer, RelayOffer
@@ -28,6 +30,9 @@ from reactor_web.relay.retry import Retrier, RetryPolicy
 from reactor_web.tasks import OwnedTasks
 
 logger = logging.getLogger(__name__)
+
+#: The stats panel charts the last minute of the client's stats (one sample every STATS_INTERVAL_S).
+STATS_HISTORY_POINTS = int(60 / STATS_INTERVAL_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,7 @@ class TabSession:
         self.peer.on_browser_stats = lambda stats: self.inbox.set("browser_stats", stats)
         self.want_webcam = False
         self._model_view: ReceivedTrack | None = None
+        self.stats_history: deque[dict[str, Any]] = deque(maxlen=STATS_HISTORY_POINTS)
         self.closed = False
         self._on_closed = on_closed
         self._tasks = OwnedTasks(logger, "tab")
@@ -102,6 +108,12 @@ class TabSession:
         r.on("session_expiration_changed", lambda ts: inbox.set("session_expiration", ts))
         r.on("stats_update", lambda stats: inbox.set("stats", plain(stats)))
         r.on("stream_changed", self._on_stream)
+        r.on("stats_update", self._record_stats)
+
+    def _record_stats(self, stats: ConnectionStats) -> None:
+        # Accumulated here, at the source: the inbox keeps only a field's latest value, so samples the
+        # page's pump had not read yet would be missing from a history built from the `stats` field.
+        self.stats_history.append(stats.to_dict())
 
     def _on_stream(self, track: ReceivedTrack | None) -> None:
         # The relay reads its own view of the model's video, so app code can still read the client's.

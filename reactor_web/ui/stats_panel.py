@@ -1,0 +1,177 @@
+"""``stats_panel()``: the connection's live stats, a one-minute chart of frame rate and RTT, the connection
+timings, and the browser leg's stats.
+
+Two legs, two sources: the GPU leg's stats come from the backend's client every 2 s (``ReactorState.stats``,
+history in :attr:`TabSession.stats_history`); the browser leg's from the page's own ``getStats`` via the
+relay heartbeat (``ReactorState.browser_stats``). Everything is formatted here, in the backend.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import reflex as rx
+
+from reactor_web.relay.registry import tabs
+from reactor_web.ui.state import ReactorState
+
+
+@dataclass
+class StatRow:
+    label: str
+    value: str
+    test_id: str
+
+
+def _ms(v: float) -> str:
+    return f"{v:.1f} ms"
+
+
+def _fps(v: float) -> str:
+    return f"{v:.1f} fps"
+
+
+def _bitrate(v: float) -> str:
+    return f"{v / 1e6:.2f} Mbit/s" if v >= 1e6 else f"{v / 1e3:.0f} kbit/s"
+
+
+def _percent(v: float) -> str:
+    return f"{v * 100:.1f} %"
+
+
+Formatter = Callable[[Any], str]
+#: (key in ConnectionStats.to_dict(), label, format), in display order.
+GPU_LEG: tuple[tuple[str, str, Formatter], ...] = (
+    ("frames_per_second", "Frame rate", _fps),
+    ("rtt", "Round-trip time", _ms),
+    ("candidate_type", "ICE candidate", str),
+    ("packet_loss_ratio", "Packet loss", _percent),
+    ("jitter", "Jitter", lambda v: _ms(v * 1000)),
+    ("inbound_bitrate", "Inbound", _bitrate),
+    ("outbound_bitrate", "Outbound", _bitrate),
+    ("available_outgoing_bitrate", "Available outgoing", _bitrate),
+)
+#: The JS SDK's connection timings (Part A §9), plus the time to the first frame.
+TIMINGS: tuple[tuple[str, str, Formatter], ...] = (
+    ("session_creation_ms", "Session creation", _ms),
+    ("transport_connecting_ms", "Transport connecting", _ms),
+    ("total_ms", "Total (connect → ready)", _ms),
+    ("first_frame_ms", "First frame", _ms),
+)
+#: What the page's relay peer reports (assets/reactor/components.jsx, ``browserStats``).
+BROWSER_LEG: tuple[tuple[str, str, Formatter], ...] = (
+    ("frames_per_second", "Frame rate", _fps),
+    ("rtt_ms", "Round-trip time", _ms),
+    ("jitter", "Jitter", lambda v: _ms(v * 1000)),
+    ("packets_lost", "Packets lost", str),
+    ("frames_decoded", "Frames decoded", str),
+    ("bytes_received", "Received", lambda v: f"{v / 1e6:.1f} MB"),
+)
+
+
+def rows(values: dict[str, Any] | None, spec: tuple[tuple[str, str, Formatter], ...], prefix: str) -> list[StatRow]:
+    """One row per stat, "—" where the value is unknown (aiortc cannot measure some of them)."""
+    values = values or {}
+    return [
+        StatRow(label, "—" if values.get(key) is None else fmt(values[key]), f"{prefix}-{key.replace('_', '-')}")
+        for key, label, fmt in spec
+    ]
+
+
+def chart_point(stats: dict[str, Any]) -> dict[str, Any]:
+    """``{"time": "HH:MM:SS", "fps", "rtt"}`` (recharts takes plain objects; a gap where a value is None)."""
+    clock = time.strftime("%H:%M:%S", time.localtime(stats["timestamp"] / 1000))
+    fps, rtt = stats.get("frames_per_second"), stats.get("rtt")
+    return {"time": clock, "fps": None if fps is None else round(fps, 1), "rtt": None if rtt is None else round(rtt, 2)}
+
+
+class StatsState(ReactorState):
+    @rx.var
+    def stats_history(self) -> list[dict[str, Any]]:
+        """The last minute of samples; recomputed with every new ``stats`` (which the session sends with each)."""
+        if not self.stats:
+            return []
+        tab = tabs.get(self.router.session.client_token)
+        return [chart_point(s) for s in tab.stats_history] if tab is not None else []
+
+    @rx.var
+    def gpu_rows(self) -> list[StatRow]:
+        return rows(self.stats, GPU_LEG, "stat")
+
+    @rx.var
+    def timing_rows(self) -> list[StatRow]:
+        return rows(self.stats.get("connection_timings"), TIMINGS, "timing")
+
+    @rx.var
+    def browser_rows(self) -> list[StatRow]:
+        return rows(self.browser_stats, BROWSER_LEG, "browser")
+
+
+def _table(title: str, data: Any) -> rx.Component:
+    def row(r: Any) -> rx.Component:
+        return rx.table.row(
+            rx.table.cell(r.label),
+            rx.table.cell(r.value, text_align="right", custom_attrs={"data-testid": r.test_id}),
+        )
+
+    return rx.vstack(
+        rx.text(title, size="2", weight="bold"),
+        rx.table.root(rx.table.body(rx.foreach(data, row)), size="1", width="100%"),
+        width="100%",
+        spacing="1",
+    )
+
+
+def _chart() -> rx.Component:
+    return rx.recharts.line_chart(
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+        rx.recharts.x_axis(data_key="time", tick={"fontSize": 11}),
+        rx.recharts.y_axis(y_axis_id="fps", domain=[0, "auto"], tick={"fontSize": 11}),
+        rx.recharts.y_axis(y_axis_id="rtt", orientation="right", domain=[0, "auto"], tick={"fontSize": 11}),
+        rx.recharts.line(
+            data_key="fps",
+            name="Frame rate (fps)",
+            y_axis_id="fps",
+            stroke="var(--indigo-9)",
+            dot=False,
+            is_animation_active=False,
+        ),
+        rx.recharts.line(
+            data_key="rtt",
+            name="RTT (ms)",
+            y_axis_id="rtt",
+            stroke="var(--orange-9)",
+            dot=False,
+            is_animation_active=False,
+        ),
+        rx.recharts.legend(),
+        rx.recharts.graphing_tooltip(),
+        data=StatsState.stats_history,
+        width="100%",
+        height=220,
+    )
+
+
+def stats_panel() -> rx.Component:
+    """Live stats of both legs; the chart fills in over the first minute of a connection."""
+    return rx.vstack(
+        rx.heading("Connection", size="4"),
+        rx.box(_chart(), width="100%", id="stats-chart"),
+        rx.grid(
+            _table("Backend ⇄ model", StatsState.gpu_rows),
+            rx.vstack(
+                _table("Connection timings", StatsState.timing_rows),
+                _table("Browser ⇄ backend", StatsState.browser_rows),
+                width="100%",
+            ),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="4",
+            width="100%",
+        ),
+        width="100%",
+        spacing="3",
+        id="stats-panel",
+    )

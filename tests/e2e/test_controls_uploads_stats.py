@@ -1,0 +1,165 @@
+"""The generated controls, image uploads and live stats, as a user sees them."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Locator, Page, expect
+
+from reactor_web.runtime.config import RuntimeConfig
+from tests.e2e.test_dashboard import connect
+from tests.e2e.video import wait_for_video
+
+BRIGHT = "rgb[0] + rgb[1] + rgb[2] > 60"
+DEMO_COMMANDS = ("set_brightness", "set_effect", "set_prompt", "set_image", "clear_image", "ping")
+
+
+@pytest.fixture(autouse=True)
+def _disconnect_after(page: Page) -> Iterator[None]:
+    yield
+    # Release the model session now rather than when the closed tab's heartbeat times out: later tests
+    # count the runtime's sessions.
+    if page.locator("#disconnect-button").count():
+        page.locator("#disconnect-button").click()
+        expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=10_000)
+
+
+def connect_to_scene(page: Page) -> None:
+    """Connected, showing the model's own scene (not the camera)."""
+    page.locator("#webcam-publish").click()
+    connect(page)
+    wait_for_video(page, BRIGHT)
+
+
+def slider_to(slider_root: Locator, key: str) -> None:
+    """Move a Radix slider to an end with the keyboard, as a user can ("Home" or "End")."""
+    thumb = slider_root.locator("[role=slider]")
+    thumb.focus()
+    thumb.press(key)
+
+
+def solid_png(path: Path, rgb: tuple[int, int, int]) -> Path:
+    Image.new("RGB", (320, 180), rgb).save(path)
+    return path
+
+
+def test_controller_shows_every_command_and_sends_current_values(page: Page) -> None:
+    connect_to_scene(page)
+    for command in DEMO_COMMANDS:
+        expect(page.get_by_test_id(f"command-{command}")).to_be_visible()
+    expect(page.get_by_test_id("control-set_brightness-value")).to_contain_text("0 to 100")
+    expect(page.get_by_test_id("control-set_prompt-text")).to_contain_text("up to 200 characters")
+    expect(page.get_by_test_id("control-set_effect-name")).to_contain_text("*")  # required
+
+    # The slider is read when Send is pressed: moved to 0, the picture goes black.
+    slider_to(page.get_by_test_id("control-set_brightness-value"), "Home")
+    expect(page.get_by_test_id("control-set_brightness-value-value")).to_have_text("0")
+    page.get_by_test_id("send-set_brightness").click()
+    expect(page.get_by_test_id("command-sent-set_brightness")).to_have_text('Sent {"value": 0}')
+    wait_for_video(page, "rgb[0] + rgb[1] + rgb[2] < 15")
+
+    slider_to(page.get_by_test_id("control-set_brightness-value"), "End")
+    page.get_by_test_id("send-set_brightness").click()
+    wait_for_video(page, "rgb[0] + rgb[1] + rgb[2] > 200")
+
+    # An enum is a select; "grayscale" makes the three channels equal.
+    page.get_by_test_id("control-set_effect-name").get_by_role("combobox").click()
+    page.get_by_role("option", name="grayscale").click()
+    page.get_by_test_id("send-set_effect").click()
+    gray = wait_for_video(page, "Math.abs(rgb[0] - rgb[1]) < 4 && Math.abs(rgb[1] - rgb[2]) < 4")
+    assert max(gray) - min(gray) < 4
+
+    # A text input stops at the model's maxLength.
+    prompt = page.get_by_test_id("control-set_prompt-text").locator("input")
+    prompt.fill("x" * 250)
+    assert len(prompt.input_value()) == 200
+
+
+def test_invalid_data_is_refused_with_the_schema_message_and_not_sent(page: Page) -> None:
+    connect_to_scene(page)
+    page.get_by_test_id("send-set_image").click()  # "image" is required and no file was chosen
+    error = page.get_by_test_id("command-error-set_image")
+    expect(error).to_have_text("set_image: image: required parameter is missing")
+    expect(page.get_by_test_id("command-sent-set_image")).to_have_count(0)
+    # Had it been sent, the model would have answered (an error or a state update).
+    page.get_by_test_id("send-ping").click()
+    expect(page.locator("#messages")).to_contain_text("pong")
+    expect(page.locator("#messages")).not_to_contain_text("set_image")
+    expect(page.locator("#messages")).not_to_contain_text("state_update")
+
+
+def test_controller_upload_field_sends_the_chosen_image(page: Page, tmp_path: Path) -> None:
+    connect_to_scene(page)
+    field = page.get_by_test_id("control-set_image-image")
+    field.locator("input[type=file]").set_input_files(solid_png(tmp_path / "red.png", (220, 30, 30)))
+    expect(field).to_contain_text("red.png")
+    slider_to(page.get_by_test_id("control-set_image-opacity"), "End")  # the image alone
+    page.get_by_test_id("send-set_image").click()
+    expect(page.get_by_test_id("command-sent-set_image")).to_contain_text('"image": "red.png"')
+    red = wait_for_video(page, "rgb[0] > 180 && rgb[1] < 60 && rgb[2] < 60")
+    assert red[0] > 3 * red[1]
+
+
+def test_image_upload_colours_the_output_clears_and_ends_with_the_session(page: Page, tmp_path: Path) -> None:
+    connect_to_scene(page)
+    slider_to(page.locator("#image-opacity"), "End")
+    page.locator("#image-upload input[type=file]").set_input_files(solid_png(tmp_path / "green.png", (30, 200, 40)))
+    expect(page.locator("#image-name")).to_have_text("green.png")
+    green = wait_for_video(page, "rgb[1] > 150 && rgb[1] > 3 * rgb[0] && rgb[1] > 3 * rgb[2]")
+    assert green[1] > 150
+    expect(page.locator("#image-error")).to_have_count(0)
+
+    page.locator("#clear-image-button").click()
+    expect(page.locator("#image-name")).to_have_text("No image")
+    wait_for_video(page, "!(rgb[1] > 3 * rgb[0] && rgb[1] > 3 * rgb[2])")
+
+    # An image belongs to its model session: after a reconnect the panel no longer claims one.
+    page.locator("#image-upload input[type=file]").set_input_files(solid_png(tmp_path / "again.png", (30, 200, 40)))
+    expect(page.locator("#image-name")).to_have_text("again.png")
+    page.locator("#disconnect-button").click()
+    connect(page)
+    expect(page.locator("#image-name")).to_have_text("No image")
+
+
+def test_upload_errors_are_clear(page: Page, tmp_path: Path) -> None:
+    small = solid_png(tmp_path / "blue.png", (30, 40, 220))
+    upload = page.locator("#image-upload input[type=file]")
+    upload.set_input_files(small)  # before Connect
+    expect(page.locator("#image-error")).to_contain_text('Not connected (status is "disconnected")')
+
+    connect_to_scene(page)
+    limit = RuntimeConfig().max_upload_bytes  # the embedded runtime's default
+    big = tmp_path / "huge.png"
+    big.write_bytes(os.urandom(limit + 1))
+    upload.set_input_files(big)
+    expect(page.locator("#image-error")).to_contain_text("UPLOAD_TOO_LARGE", timeout=20_000)
+    expect(page.locator("#image-error")).to_contain_text(str(limit + 1))
+    expect(page.locator("#image-name")).to_have_text("No image")
+
+
+def _number(locator: Locator) -> float:
+    expect(locator).not_to_have_text("—", timeout=15_000)
+    match = re.match(r"[\d.]+", locator.inner_text())
+    assert match, f"not a number: {locator.inner_text()!r}"
+    return float(match.group())
+
+
+def test_stats_are_plausible_and_charted(page: Page, artifacts: Path) -> None:
+    connect_to_scene(page)
+    fps = _number(page.get_by_test_id("stat-frames-per-second"))
+    assert 20 <= fps <= 40, f"frame rate {fps} is not near the model's 30 fps"
+    rtt = _number(page.get_by_test_id("stat-rtt"))
+    assert rtt < 50, f"round trip {rtt} ms on loopback"
+    assert 0 < _number(page.get_by_test_id("timing-total-ms")) < 30_000
+    assert _number(page.get_by_test_id("timing-first-frame-ms")) >= _number(page.get_by_test_id("timing-total-ms"))
+    browser_fps = _number(page.get_by_test_id("browser-frames-per-second"))
+    assert browser_fps > 10, f"the browser decodes {browser_fps} fps"
+
+    # A line needs two samples: the chart draws its curves once the second one arrives.
+    expect(page.locator("#stats-chart svg path.recharts-line-curve")).to_have_count(2, timeout=15_000)
+    page.screenshot(path=str(artifacts / "dashboard-controls-stats.png"), full_page=True)
