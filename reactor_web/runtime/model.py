@@ -50,6 +50,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "description": "Brightness, 0..100",
                 "minimum": 0,
                 "maximum": 100,
+                "default": 50,  # where the model starts: generated controls start there too
                 "required": True,
             }
         },
