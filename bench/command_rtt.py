@@ -32,13 +32,14 @@ GAP_S = 0.1
 RTT_PROBE_JS = """
 () => {
   if (window.__rtt) return;
-  const messages = document.querySelector('#messages');
+  // Delegated and re-queried: the button is re-created each time the status becomes ready again.
   const newest = () => {
-    const rows = messages.querySelectorAll('.message-row');
+    const rows = document.querySelectorAll('#messages .message-row');
     return rows.length ? rows[rows.length - 1].textContent : '';
   };
   const rtt = (window.__rtt = { pending: null, before: '', results: [] });
-  document.querySelector('#send-command-button').addEventListener('click', () => {
+  document.addEventListener('click', (event) => {
+    if (!event.target.closest('#send-command-button')) return;
     rtt.before = newest();
     rtt.pending = performance.now();
   }, true);
@@ -49,7 +50,7 @@ RTT_PROBE_JS = """
       rtt.results.push(performance.now() - rtt.pending);
       rtt.pending = null;
     }
-  }).observe(messages, { childList: true, subtree: true, characterData: true });
+  }).observe(document.querySelector('#messages'), { childList: true, subtree: true, characterData: true });
 }
 """
 
