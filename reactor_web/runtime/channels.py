@@ -59,6 +59,8 @@ class ChannelHandler:
 
     def __init__(self, session: RuntimeSession) -> None:
         self._session = session
+        #: Commands take effect one at a time, in the order they came (asyncio.Lock wakes waiters FIFO).
+        self._command_order = asyncio.Lock()
 
     # ------------------------------------------------------------------ data
 
@@ -71,11 +73,11 @@ class ChannelHandler:
             self._error(channel, "INVALID_MESSAGE", 'expected {"scope":"application"|"runtime","data":{"type":...}}')
             return
         if envelope.scope == "application":
-            self._on_command(channel, envelope.type, envelope.data, envelope.payload.get("uploads"))
+            self._on_command(conn, channel, envelope.type, envelope.data, envelope.payload.get("uploads"))
         else:
             self._on_runtime(channel, envelope.type, envelope.data)
 
-    def _on_command(self, channel: RTCDataChannel, name: str, data: Any, uploads: Any) -> None:
+    def _on_command(self, conn: Connection, channel: RTCDataChannel, name: str, data: Any, uploads: Any) -> None:
         """Hand a command to the model with the envelope's ``uploads`` merged back into its data (where the
         model's schema validates them) and the bytes of this session's completed uploads they name."""
         files: dict[str, bytes] = {}
@@ -85,7 +87,17 @@ class ChannelHandler:
                 upload = self._session.uploads.get(upload_id) if isinstance(upload_id, str) else None
                 if upload is not None and upload.data is not None:
                     files[param] = upload.data
-        for message in self._session.model.handle_command(name, merge_uploads(data, uploads), files):
+        self._session.spawn(conn, self._run_command(channel, name, merge_uploads(data, uploads), files))
+
+    async def _run_command(self, channel: RTCDataChannel, name: str, data: Any, files: dict[str, bytes]) -> None:
+        model = self._session.model
+        async with self._command_order:
+            if files:
+                # Decoding an image can take a while: off the event loop, which every session's media needs.
+                messages = await asyncio.to_thread(model.handle_command, name, data, files)
+            else:
+                messages = model.handle_command(name, data, files)
+        for message in messages:
             text = encode_envelope("application", message.type, message.data)
             if message.broadcast:
                 self._session.broadcast(text)

@@ -150,7 +150,7 @@ class RuntimeSession:
                 await self._reset_connection(conn)
                 log.warning("session %s: refused SDP offer: %r", self.id, exc)
                 raise SignallingError(400, "INVALID_SDP_OFFER", f"cannot apply SDP offer: {exc}") from None
-            self._spawn(conn, self._answer(conn, pc))
+            self.spawn(conn, self._answer(conn, pc))
             self._allow_connect()
 
     async def _answer(self, conn: Connection, pc: RTCPeerConnection) -> None:
@@ -189,11 +189,11 @@ class RuntimeSession:
                 conn.outbound[spec.name] = track
             elif transceiver.receiver.track is not None:
                 sink = functools.partial(self._on_frame, conn, spec.name)
-                self._spawn(conn, consume_latest(transceiver.receiver.track, sink))
+                self.spawn(conn, consume_latest(transceiver.receiver.track, sink))
         for mid, transceiver in by_mid.items():
             if mid not in used and transceiver.receiver.track is not None:
                 # Unmapped media is still read (and dropped) so aiortc's receive queue cannot grow.
-                self._spawn(conn, consume_latest(transceiver.receiver.track, lambda _f: None))
+                self.spawn(conn, consume_latest(transceiver.receiver.track, lambda _f: None))
 
     def _mapping_by_order(self, pc: RTCPeerConnection) -> list[dict[str, str]]:
         """Without a ``track_mapping``, pair capability tracks with the offer's m-sections in order."""
@@ -308,7 +308,8 @@ class RuntimeSession:
         self.uploads.clear()
         self.model.clear_webcam()
 
-    def _spawn(self, conn: Connection, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, conn: Connection, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` as a task owned by ``conn``: cancelled when the connection resets or the session ends."""
         task = asyncio.get_running_loop().create_task(coro)
         conn.tasks.add(task)
         task.add_done_callback(conn.tasks.discard)

@@ -159,3 +159,22 @@ async def test_uploads_die_with_their_session(runtime_url: str) -> None:
         assert (await http.put(f"/uploads/{ref.upload_id}", content=b"x")).status_code == 409  # filled
         await reactor.aclose()
         assert (await http.put(f"/uploads/{ref.upload_id}", content=b"x")).status_code == 404
+
+
+async def test_commands_take_effect_in_order_even_behind_an_image_decode(runtime_url: str) -> None:
+    reactor, recorder = await connected(runtime_url)
+    try:
+        ref = await reactor.upload_file(png(RED), name="red.png")
+        # The image is decoded off the event loop; the commands behind it must still come after it.
+        await reactor.send_command("set_image", {"image": ref, "opacity": 1})
+        await reactor.send_command("set_brightness", {"value": 0})
+        await reactor.send_command("set_effect", {"name": "invert"})
+        await recorder.wait("message", lambda m: m.get("type") == "state_update" and m["data"]["effect"] == "invert")
+        updates = [m[0]["data"] for m in recorder.args("message") if m[0].get("type") == "state_update"]
+        assert [(u["image"], u["brightness"], u["effect"]) for u in updates[-3:]] == [
+            ("red.png", 50, "none"),
+            ("red.png", 0, "none"),
+            ("red.png", 0, "invert"),
+        ]
+    finally:
+        await reactor.aclose()
