@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -29,8 +28,6 @@ from typing import Any
 
 import httpx
 from harness import (
-    INTEROP_PYTHON,
-    LOOPBACK_STUN,
     ROOT,
     LocalRuntime,
     fmt,
@@ -44,11 +41,11 @@ from stun import stun_responder
 
 from reactor_web.client import Reactor
 from reactor_web.runtime.process import free_port
+from tests.interop.interop_support import DEMO_MODEL_NAME, INTEROP_PYTHON, LOOPBACK_STUN, spawn_reactor_runtime
 
-MODEL = "reactor-web-demo"
+MODEL = DEMO_MODEL_NAME
 TIMEOUT_S = 30.0
 SDK_WORKER = ROOT / "bench" / "sdk_connect_worker.py"
-DEMO_MODEL_DIR = ROOT / "examples" / "reactor_runtime_demo"
 
 
 async def ours_once(url: str) -> dict[str, Any]:
@@ -121,16 +118,7 @@ class SdkWorker:
 
 def start_reactor_runtime(log: Path, stun_url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "STUN_SERVERS": stun_url}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(INTEROP_PYTHON), "-m", "reactor_runtime.serve"],
-            cwd=DEMO_MODEL_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return process, f"http://127.0.0.1:{port}"
+    return spawn_reactor_runtime(port, stun_url, log), f"http://127.0.0.1:{port}"
 
 
 async def wait_session_ready(url: str, timeout_s: float = 90.0) -> float:

@@ -24,8 +24,6 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-INTEROP_PYTHON = ROOT / ".venv-interop" / "bin" / "python"
-LOOPBACK_STUN = "stun:127.0.0.1:3478"
 if str(ROOT) not in sys.path:  # scripts run as `python bench/x.py` import the package from the checkout
     sys.path.insert(0, str(ROOT))
 

@@ -19,13 +19,12 @@ from pathlib import Path
 
 import pytest
 from interop_support import (
-    DEMO_MODEL_DIR,
-    INTEROP_PYTHON,
     LOOPBACK_STUN,
     ROOT,
     SETUP_SCRIPT,
     ReactorRuntimeServer,
     interop_ready,
+    spawn_reactor_runtime,
 )
 
 from reactor_web.runtime.process import free_port
@@ -52,23 +51,14 @@ def reactor_runtime(interop_tools: None, tmp_path: Path) -> Iterator[ReactorRunt
     """A fresh reactor-runtime process per test (one session per process; a leftover session would
     block the next test's start_session with 409 for the 60 s orphan timeout)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "STUN_SERVERS": LOOPBACK_STUN,
-        "REACTOR_LOG_LEVEL": os.environ.get("REACTOR_LOG_LEVEL", "INFO"),
-        "PYTHONUNBUFFERED": "1",
-    }
     log_path = tmp_path / "reactor-runtime.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(INTEROP_PYTHON), "-m", "reactor_runtime.serve"],
-            cwd=DEMO_MODEL_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = spawn_reactor_runtime(
+        port,
+        LOOPBACK_STUN,
+        log_path,
+        REACTOR_LOG_LEVEL=os.environ.get("REACTOR_LOG_LEVEL", "INFO"),
+        PYTHONUNBUFFERED="1",
+    )
     server = ReactorRuntimeServer(f"http://127.0.0.1:{port}", process, log_path)
     try:
         server.wait_until_loaded()

@@ -5,6 +5,7 @@ A uniquely named module so that test files can import it (every test folder has 
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -24,6 +25,20 @@ DEMO_MODEL_NAME = "reactor-web-demo"
 #: Where the runtime would look for a STUN server; nothing listens there, so it gathers host candidates only.
 LOOPBACK_STUN = "stun:127.0.0.1:3478"
 RUNTIME_START_TIMEOUT_S = 60.0
+
+
+def spawn_reactor_runtime(port: int, stun_url: str, log_path: Path, **env: str) -> subprocess.Popen[bytes]:
+    """``python -m reactor_runtime.serve`` (3.10, from ``.venv-interop``) serving the example model on
+    127.0.0.1:``port``, its output in ``log_path``; ``env`` adds to the environment."""
+    full_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "STUN_SERVERS": stun_url, **env}
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [str(INTEROP_PYTHON), "-m", "reactor_runtime.serve"],
+            cwd=DEMO_MODEL_DIR,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def interop_ready() -> bool:
