@@ -106,14 +106,15 @@ class TabSession:
         r.on("error", self.retrier.on_error)
         r.on("session_info_changed", lambda info: inbox.set("queue_position", info.queue_position))
         r.on("session_expiration_changed", lambda ts: inbox.set("session_expiration", ts))
-        r.on("stats_update", lambda stats: inbox.set("stats", plain(stats)))
+        r.on("stats_update", self._on_stats)
         r.on("stream_changed", self._on_stream)
-        r.on("stats_update", self._record_stats)
 
-    def _record_stats(self, stats: ConnectionStats) -> None:
-        # Accumulated here, at the source: the inbox keeps only a field's latest value, so samples the
-        # page's pump had not read yet would be missing from a history built from the `stats` field.
-        self.stats_history.append(stats.to_dict())
+    def _on_stats(self, stats: ConnectionStats) -> None:
+        sample = stats.to_dict()
+        self.inbox.set("stats", sample)
+        # The history is kept here, at the source: the inbox keeps only a field's latest value, so samples
+        # the page's pump had not read yet would be missing from a history built from the `stats` field.
+        self.stats_history.append(sample)
 
     def _on_stream(self, track: ReceivedTrack | None) -> None:
         # The relay reads its own view of the model's video, so app code can still read the client's.
@@ -131,8 +132,8 @@ class TabSession:
         self.retrier.on_status(status)
         if status == "ready":
             self.inbox.set("last_error", None)  # recovered: the error no longer describes the session
-        if status == "ready" and self.want_webcam:
-            self._spawn(self._publish_webcam())
+            if self.want_webcam:
+                self._spawn(self._publish_webcam())
 
     def _time_waiting(self, waiting: bool) -> None:
         """While the session waits (for a GPU, in production), tell the UI how long it has waited."""
