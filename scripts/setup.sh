@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up everything on a fresh machine: the Python virtualenv and its packages, bun for Reflex (from the
-# npm registry), and with --browser, Debian's Chromium for the browser tests. Safe to run again.
+# Set up everything on a fresh machine: the Python virtualenv, its packages and reactor-web itself (editable),
+# bun for Reflex (from the npm registry), and with --browser, Debian's Chromium for the browser tests.
+# Safe to run again.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -12,6 +13,10 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/python -m pip install -q --upgrade pip
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+# The package itself, editable, as a user's app would have it installed (its dependencies are pinned above).
+if ! .venv/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("reactor-web") is None)' 2>/dev/null; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+fi
 
 if [ ! -x .tools/node_modules/.bin/bun ]; then
   npm install --prefix .tools --no-audit --no-fund --loglevel=error bun@1.4.4
