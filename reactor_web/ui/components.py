@@ -1,6 +1,6 @@
 """Reflex components, the equivalents of the JS SDK's ``ReactorView`` and ``WebcamStream``.
 
-The JavaScript lives in ``assets/reactor/components.jsx``. ``reactor_provider`` owns the tab's relay peer
+The JavaScript is ``components.jsx`` beside this module, shipped in the package. ``reactor_provider`` owns the tab's relay peer
 (one per page, like the JS ``ReactorProvider``); the other components use it.
 """
 
@@ -14,7 +14,9 @@ from reflex_base.event import passthrough_event_spec
 from reactor_web.ui.settings import settings
 from reactor_web.ui.state import ReactorState
 
-_LIBRARY = "$/public/reactor/components.jsx"
+#: Reflex's shared asset: at compile time it links components.jsx into the app's assets/external/ folder,
+#: so any app that imports this module gets the JavaScript (see the README on why this form).
+_LIBRARY = rx.asset("components.jsx", shared=True).importable_path
 
 
 class ReactorProvider(rx.Component):

@@ -61,7 +61,7 @@ TIMINGS: tuple[tuple[str, str, Formatter], ...] = (
     ("total_ms", "Total (connect → ready)", _ms),
     ("first_frame_ms", "First frame", _ms),
 )
-#: What the page's relay peer reports (assets/reactor/components.jsx, ``browserStats``).
+#: What the page's relay peer reports (reactor_web/ui/components.jsx, ``browserStats``).
 BROWSER_LEG: tuple[tuple[str, str, Formatter], ...] = (
     ("frames_per_second", "Frame rate", _fps),
     ("rtt_ms", "Round-trip time", _ms),

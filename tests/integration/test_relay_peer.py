@@ -1,4 +1,4 @@
-"""The browser leg on real aiortc peers: an aiortc "page" offers like assets/reactor/components.jsx does."""
+"""The browser leg on real aiortc peers: an aiortc "page" offers like reactor_web/ui/components.jsx does."""
 
 from __future__ import annotations
 
