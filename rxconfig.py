@@ -1,7 +1,7 @@
 import reflex as rx
 
 config = rx.Config(
-    app_name="reactor_web",
+    app_name="app",
     telemetry_enabled=False,
     plugins=[rx.plugins.RadixThemesPlugin()],
 )

@@ -6,11 +6,16 @@ from typing import Any
 
 import reflex as rx
 
-from reactor_web.ui import ReactorState, reactor_provider, reactor_view, webcam_stream
-from reactor_web.ui.controller import reactor_controller
-from reactor_web.ui.embedded import model_endpoint
-from reactor_web.ui.stats_panel import stats_panel
-from reactor_web.ui.upload import image_upload
+import reactor_web.ui
+from reactor_web.ui import (
+    ReactorState,
+    image_upload,
+    reactor_controller,
+    reactor_provider,
+    reactor_view,
+    stats_panel,
+    webcam_stream,
+)
 
 STATUS_COLOURS = {"disconnected": "gray", "connecting": "amber", "waiting": "amber", "ready": "grass"}
 
@@ -203,4 +208,4 @@ def index() -> rx.Component:
 
 app = rx.App(theme=rx.theme(appearance="light", accent_color="indigo", radius="medium"))
 app.add_page(index, title="Reactor Demo")
-app.register_lifespan_task(model_endpoint)
+reactor_web.ui.setup(app)

@@ -1,6 +1,30 @@
-"""Reflex state and components of reactor-web."""
+"""Reactor's components for any Reflex app: ``ReactorState`` and the components, the React SDK's equivalents.
+
+One call sets an app up (the model endpoint), then the components go anywhere on its pages::
+
+    import reflex as rx
+    import reactor_web.ui
+
+    app = rx.App()
+    reactor_web.ui.setup(app)
+
+See the README's "Use it in your own Reflex app".
+"""
 
 from reactor_web.ui.components import reactor_provider, reactor_view, webcam_stream
+from reactor_web.ui.controller import reactor_controller
+from reactor_web.ui.embedded import setup
 from reactor_web.ui.state import ReactorState
+from reactor_web.ui.stats_panel import stats_panel
+from reactor_web.ui.upload import image_upload
 
-__all__ = ["ReactorState", "reactor_provider", "reactor_view", "webcam_stream"]
+__all__ = [
+    "ReactorState",
+    "image_upload",
+    "reactor_controller",
+    "reactor_provider",
+    "reactor_view",
+    "setup",
+    "stats_panel",
+    "webcam_stream",
+]

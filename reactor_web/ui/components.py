@@ -1,7 +1,7 @@
 """Reflex components, the equivalents of the JS SDK's ``ReactorView`` and ``WebcamStream``.
 
-The JavaScript is ``components.jsx`` beside this module, shipped in the package. ``reactor_provider`` owns the tab's relay peer
-(one per page, like the JS ``ReactorProvider``); the other components use it.
+The JavaScript is ``components.jsx`` beside this module, shipped in the package. ``reactor_provider`` owns
+the tab's relay peer (one per page, like the JS ``ReactorProvider``); the other components use it.
 """
 
 from __future__ import annotations

@@ -233,10 +233,16 @@ def _slider(f: Any) -> rx.Component:
     )
 
 
-@rx.memo
 def file_field(test_id: rx.Var[str], field_key: rx.Var[str], file_name: rx.Var[str]) -> rx.Component:
     """An upload field's drop zone. A memo, i.e. its own React component: the drop zone is a React hook,
     and hooks cannot run inside the loop that ``rx.foreach`` compiles to."""
+    # Registered as a memo when the page is built, not at import: Reflex's AppHarness empties its memo registry
+    # when it starts an app, so a memo registered when the package was imported earlier (as tests do) was left
+    # out of the build while the page still imported it: a blank page.
+    return rx.memo(_file_field)(test_id=test_id, field_key=field_key, file_name=file_name)
+
+
+def _file_field(test_id: rx.Var[str], field_key: rx.Var[str], file_name: rx.Var[str]) -> rx.Component:
     return rx.upload.root(
         rx.button("Choose file…", type="button", variant="soft", size="1"),
         rx.text(rx.cond(file_name != "", file_name, "no file"), size="1", color_scheme="gray"),

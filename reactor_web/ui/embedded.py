@@ -1,4 +1,4 @@
-"""The dashboard's model endpoint: Reactor's coordinator, a configured runtime, or the embedded one.
+"""An app's model endpoint: Reactor's coordinator, a configured runtime, or the embedded one.
 
 * ``REACTOR_API_KEY`` set: production mode. Tabs create sessions on the coordinator at ``REACTOR_API_URL``
   with JWTs the backend fetches (and renews) with the key; the key never leaves the backend.
@@ -15,6 +15,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+
+import reflex as rx
 
 from reactor_web.client import fetch_jwt
 from reactor_web.jitter import install_low_latency_jitter_buffer
@@ -80,3 +82,16 @@ async def model_endpoint() -> AsyncIterator[None]:
         if process is not None:
             await asyncio.to_thread(process.stop)
             _runtime_url, _embedded = None, None
+
+
+def setup(app: rx.App) -> rx.App:
+    """Set a Reflex app up for the components: call once, after ``app = rx.App(...)``.
+
+    Registers :func:`model_endpoint` as the app's lifespan task: with neither ``REACTOR_API_KEY`` nor
+    ``REACTOR_RUNTIME_URL`` set, it starts the embedded runtime when the backend starts and stops it (and
+    every tab's session) when the backend stops. Settings are read from the environment (README,
+    "Settings"); a malformed one raises ``ValueError`` naming the variable when ``reactor_web.ui`` is
+    imported. Returns ``app``.
+    """
+    app.register_lifespan_task(model_endpoint)
+    return app

@@ -25,7 +25,7 @@ os.environ.setdefault("REACTOR_PEER_TIMEOUT_S", "3")
 def dashboard() -> Iterator[AppHarness]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/setup.sh --browser")
-    with AppHarness.create(root=ROOT, app_name="reactor_web") as harness:
+    with AppHarness.create(root=ROOT, app_name="app") as harness:
         yield harness
 
 
