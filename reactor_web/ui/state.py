@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypedDict
 
 import reflex as rx
 
@@ -25,15 +26,117 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGES = 50
 
 
+# The shapes of what the session reports, as Reflex state var types: a page's ``rx.cond``/``rx.foreach`` on their
+# fields (``ReactorState.last_error.code``) is type-checked. TypedDicts rather than dataclasses: the values stay
+# the plain dicts the client produces (``ReactorError.to_dict()``, ``ConnectionStats.to_dict()``), so nothing
+# converts them on the way and backend code reads them as before.
+
+
+class ErrorInfo(TypedDict):
+    """``ReactorState.last_error``: a :class:`reactor_web.ReactorError` (the JS SDK's ``ReactorError``)."""
+
+    code: str
+    message: str
+    component: str  # "coordinator" or "gpu"
+    recoverable: bool
+    retry_after: float | None  # seconds
+    timestamp: int  # ms since the epoch
+
+
+class TimingsInfo(TypedDict):
+    """``StatsInfo.connection_timings``, in milliseconds."""
+
+    session_creation_ms: float
+    transport_connecting_ms: float
+    total_ms: float
+    first_frame_ms: float | None
+
+
+class StatsInfo(TypedDict, total=False):
+    """``ReactorState.stats``: the GPU leg's last sample (every 2 s while connected; empty before the first)."""
+
+    timestamp: int  # ms since the epoch
+    rtt: float | None  # ms
+    candidate_type: str | None  # host / srflx / prflx / relay
+    available_outgoing_bitrate: float | None  # bits/s
+    frames_per_second: float | None
+    packet_loss_ratio: float | None  # 0..1
+    jitter: float | None  # s
+    inbound_bitrate: float | None  # bits/s
+    outbound_bitrate: float | None  # bits/s
+    connection_timings: TimingsInfo | None
+
+
+class TrackInfo(TypedDict):
+    """A track the model declares: ``kind`` "video"/"audio", ``direction`` from the model's side."""
+
+    name: str
+    kind: str
+    direction: str
+
+
+class CommandInfo(TypedDict):
+    """A command the model declares, with its flat parameter schema (parameter name → JSON-schema-like spec)."""
+
+    name: str
+    description: str
+    schema: dict[str, dict[str, Any]]
+
+
+class CapabilitiesInfo(TypedDict, total=False):
+    """``ReactorState.capabilities``: what the model declared when the session became ready."""
+
+    protocol_version: str
+    tracks: list[TrackInfo]
+    commands: list[CommandInfo]
+    emission_fps: float
+
+
+class MessageInfo(TypedDict, total=False):
+    """An entry of ``ReactorState.messages``: a model's application message, normally ``{"type", "data"}``
+    (other keys the model sends are kept)."""
+
+    type: str
+    data: Any
+
+
+def error_info(exc: ReactorError) -> ErrorInfo:
+    """``exc`` as ``ReactorState.last_error`` holds it (the same keys as ``ReactorError.to_dict()``)."""
+    return ErrorInfo(
+        code=exc.code,
+        message=exc.message,
+        component=exc.component,
+        recoverable=exc.recoverable,
+        retry_after=exc.retry_after,
+        timestamp=exc.timestamp,
+    )
+
+
+def _overriding_states(state: type[rx.State]) -> Iterator[type[ReactorState]]:
+    """Every registered subclass below ``state`` whose ``on_message`` is not the base's no-op."""
+    for sub in state.get_substates():
+        if issubclass(sub, ReactorState):
+            if sub.on_message is not ReactorState.on_message:
+                yield sub
+            yield from _overriding_states(sub)
+
+
 class ReactorState(rx.State):
-    """Status, last error, messages, session id, capabilities and stats of this tab's model session."""
+    """This tab's model session, the JS SDK's ``useReactor``: ``status`` ("disconnected", "connecting",
+    "waiting", "ready"), ``last_error`` (:class:`ErrorInfo` or None), ``messages`` (the last 50
+    :class:`MessageInfo`, oldest first), ``session_id``, ``capabilities`` (:class:`CapabilitiesInfo` or None),
+    ``stats`` (:class:`StatsInfo`); handlers ``connect``, ``disconnect``, ``reconnect``, ``retry_now``,
+    ``send_command(command, data)``.
+
+    Subclass it for your own page state; a subclass overriding :meth:`on_message` is called for every message.
+    """
 
     status: str = "disconnected"
-    last_error: dict[str, Any] | None = None
-    messages: list[dict[str, Any]] = []
+    last_error: ErrorInfo | None = None
+    messages: list[MessageInfo] = []
     session_id: str | None = None
-    capabilities: dict[str, Any] | None = None
-    stats: dict[str, Any] = {}
+    capabilities: CapabilitiesInfo | None = None
+    stats: StatsInfo = {}
     browser_stats: dict[str, Any] = {}
     #: The backend's answer to the page's relay offer, as JSON ``{"id", "sdp"}`` (or ``{"id","error"}``).
     relay_answer: str = ""
@@ -50,7 +153,13 @@ class ReactorState(rx.State):
     _pumping: bool = False
 
     def on_message(self, message: Any) -> None:
-        """Called for every application message from the model; override in a subclass."""
+        """Called for every application message from the model (the JS SDK's ``useReactorMessage``).
+
+        Override it in a subclass: every subclass that overrides it (on any page) is called once per message,
+        in arrival order, on that subclass's own state, with the message as the model sent it (normally a dict
+        ``{"type", "data"}``); the state changes it makes reach the page like a handler's. An exception it
+        raises is logged and the next message is still delivered.
+        """
 
     # -- the tab's session -----------------------------------------------------------------------
 
@@ -94,14 +203,26 @@ class ReactorState(rx.State):
                 async with self:
                     for name, value in update.fields.items():
                         setattr(self, name, value)
-                    for message in update.messages:
-                        self.messages = [*self.messages, message][-MAX_MESSAGES:]
-                        self.on_message(message)
+                    if update.messages:
+                        await self._deliver(update.messages)
                 if update.closed:
                     return
         finally:
             async with self:
                 self._pumping = False
+
+    async def _deliver(self, messages: list[Any]) -> None:
+        """Add ``messages`` to ``messages`` and hand each to every ``on_message`` override (inside ``async with``).
+
+        The pump runs on the ``ReactorState`` instance, so overrides are reached through their own states."""
+        receivers = [await self.get_state(sub) for sub in _overriding_states(ReactorState)]
+        for message in messages:
+            self.messages = [*self.messages, message][-MAX_MESSAGES:]
+            for receiver in receivers:
+                try:
+                    receiver.on_message(message)
+                except Exception:
+                    logger.exception("%s.on_message failed", type(receiver).__name__)
 
     @rx.event
     def connect(self) -> Any:
@@ -134,7 +255,7 @@ class ReactorState(rx.State):
         try:
             await self._tab().send_command(command, data or {})
         except ReactorError as exc:
-            self.last_error = exc.to_dict()
+            self.last_error = error_info(exc)
 
     @rx.event
     def set_webcam_publish(self, publish: bool) -> None:
