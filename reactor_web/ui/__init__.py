@@ -14,12 +14,28 @@ See the README's "Use it in your own Reflex app".
 from reactor_web.ui.components import reactor_provider, reactor_view, webcam_stream
 from reactor_web.ui.controller import reactor_controller
 from reactor_web.ui.embedded import setup
-from reactor_web.ui.state import ReactorState
+from reactor_web.ui.state import (
+    CapabilitiesInfo,
+    CommandInfo,
+    ErrorInfo,
+    MessageInfo,
+    ReactorState,
+    StatsInfo,
+    TimingsInfo,
+    TrackInfo,
+)
 from reactor_web.ui.stats_panel import stats_panel
 from reactor_web.ui.upload import image_upload
 
 __all__ = [
+    "CapabilitiesInfo",
+    "CommandInfo",
+    "ErrorInfo",
+    "MessageInfo",
     "ReactorState",
+    "StatsInfo",
+    "TimingsInfo",
+    "TrackInfo",
     "image_upload",
     "reactor_controller",
     "reactor_provider",
