@@ -46,4 +46,3 @@ def test_exported_members_are_the_documented_ones(module_name: str) -> None:
         member = getattr(module, name)  # resolves (reactor_web loads the client lazily)
         if inspect.isclass(member) or inspect.isfunction(member):
             assert inspect.getdoc(member), f"{module_name}.{name} has no docstring"
-
