@@ -39,7 +39,7 @@ def serve_prod(log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_serving(proc, url, log)
+        wait_until_serving(proc, url, log)
         yield url
     finally:
         # The whole group: reflex, its server workers and the embedded runtime they own.
@@ -51,9 +51,11 @@ def serve_prod(log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
             proc.wait()
 
 
-def _wait_until_serving(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+def wait_until_serving(
+    proc: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = STARTUP_TIMEOUT_S
+) -> None:
     """Poll until the page and the backend answer: the process gives no readiness signal to await."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     with httpx.Client(timeout=2) as http:
         while proc.poll() is None and time.monotonic() < deadline:
             try:
@@ -62,4 +64,4 @@ def _wait_until_serving(proc: subprocess.Popen[bytes], url: str, log: Path) -> N
             except httpx.TransportError:
                 pass
             time.sleep(0.5)
-    pytest.fail(f"`reflex run --env prod` did not serve {url} (exit code {proc.poll()}):\n{log.read_text()[-3000:]}")
+    pytest.fail(f"`reflex run --env prod` did not serve {url} (exit code {proc.poll()}):\n{log.read_text()[-5000:]}")
