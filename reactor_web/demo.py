@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import sys
 from typing import Any
+
+import av
 
 from reactor_web.client import Reactor, ReactorError
 from reactor_web.runtime.process import RuntimeProcess
@@ -25,7 +26,9 @@ async def _frames(reactor: Reactor, count: int) -> list[tuple[int, int, float]]:
     out = []
     track = reactor.tracks["main_video"]
     for _ in range(count):
-        image = (await asyncio.wait_for(track.recv(), 10)).to_ndarray(format="rgb24")
+        frame = await asyncio.wait_for(track.recv(), 10)
+        assert isinstance(frame, av.VideoFrame)
+        image = frame.to_ndarray(format="rgb24")
         out.append((image.shape[1], image.shape[0], float(image.mean())))
     return out
 
@@ -33,7 +36,13 @@ async def _frames(reactor: Reactor, count: int) -> list[tuple[int, int, float]]:
 async def run(url: str) -> None:
     reactor = Reactor("reactor-web-demo", api_url=url, local=True)
     ready = asyncio.Event()
-    reactor.on("status_changed", lambda status: (_print(f"status  {status}"), status == "ready" and ready.set()))
+
+    def on_status(status: str) -> None:
+        _print(f"status  {status}")
+        if status == "ready":
+            ready.set()
+
+    reactor.on("status_changed", on_status)
     reactor.on("message", lambda message: _print(f"message {message}"))
     reactor.on("error", lambda error: _print(f"error   {error.code}: {error.message}"))
     await reactor.connect()
@@ -73,4 +82,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -98,6 +98,7 @@ class TrackFeed:
         try:
             while True:
                 frame = await self._source.recv()
+                assert isinstance(frame, Frame)  # a received track yields decoded frames (packets are sent only)
                 if self.first_frame_at is None:
                     self.first_frame_at = time.monotonic()
                 self.frames_received += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,7 @@ class Retrier:
         self,
         reactor: Reactor,
         inbox: TabInbox,
-        spawn: Callable[[Awaitable[Any]], None],
+        spawn: Callable[[Coroutine[Any, Any, Any]], None],
         *,
         enabled: bool,
         policy: RetryPolicy | None = None,

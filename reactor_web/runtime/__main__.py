@@ -103,6 +103,7 @@ def coordinator_config(args: argparse.Namespace) -> CoordinatorConfig:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    config: CoordinatorConfig | RuntimeConfig
     if args.coordinator:
         config = coordinator_config(args)
         app = create_coordinator_app(config)

@@ -315,7 +315,7 @@ class DemoModel:
         margin = max(4, self.height // 40)
         char_w = max(1.0, self._font.getlength("abcdefghij") / 10)
         lines = textwrap.wrap(text, width=max(8, int((self.width - 4 * margin) / char_w))) or [text]
-        line_h = int(self._font.size * 1.25)
+        line_h = int(self._font.getbbox("Ag")[3] * 1.25)
         box_w = min(self.width - 2 * margin, int(max(self._font.getlength(s) for s in lines)) + 2 * margin)
         box_h = min(self.height - 2 * margin, line_h * len(lines) + 2 * margin)
         canvas = Image.new("L", (box_w, box_h), 0)

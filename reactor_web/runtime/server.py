@@ -169,7 +169,9 @@ def create_app(config: RuntimeConfig) -> Starlette:
             if conn is None:
                 raise ApiError(404, "NO_OFFER", "no SDP offer was sent for this session")
             return answer_response(conn, with_cid=False)
-        return await take_offer(request, session, session.flat_connection(create=True))
+        conn = session.flat_connection(create=True)
+        assert conn is not None  # create=True always gives one
+        return await take_offer(request, session, conn)
 
     async def create_connection(request: Request) -> Response:
         session = session_or_404(request)

@@ -25,7 +25,7 @@ class ReactorProvider(rx.Component):
 
     answer: rx.Var[str]
     ice_servers: rx.Var[list[dict[str, Any]]]
-    on_offer: rx.EventHandler[passthrough_event_spec(str)]
+    on_offer: rx.EventHandler[passthrough_event_spec(str)]  # type: ignore[type-arg,valid-type]
 
 
 class ReactorView(rx.Component):
@@ -48,7 +48,7 @@ class WebcamStream(rx.Component):
     video_constraints: rx.Var[dict[str, Any] | None]
     show_webcam: rx.Var[bool]
     object_fit: rx.Var[str]
-    on_camera_change: rx.EventHandler[passthrough_event_spec(str)]
+    on_camera_change: rx.EventHandler[passthrough_event_spec(str)]  # type: ignore[type-arg,valid-type]
 
 
 def reactor_provider(*children: rx.Component, state: type[ReactorState] = ReactorState, **props: Any) -> rx.Component:

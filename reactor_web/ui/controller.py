@@ -249,7 +249,8 @@ def _file_field(test_id: rx.Var[str], field_key: rx.Var[str], file_name: rx.Var[
         id=test_id,
         multiple=False,
         max_files=1,
-        on_drop=ControllerState.choose_file(rx.upload_files(upload_id=test_id), field_key),
+        # Reflex types upload_id as a str, but a Var works (each field has its own drop zone id).
+        on_drop=ControllerState.choose_file(rx.upload_files(upload_id=test_id), field_key),  # type: ignore[arg-type]
         display="flex",
         gap="2",
         align_items="center",

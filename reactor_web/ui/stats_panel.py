@@ -9,7 +9,7 @@ relay heartbeat (``ReactorState.browser_stats``). Everything is formatted here, 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +72,7 @@ BROWSER_LEG: tuple[tuple[str, str, Formatter], ...] = (
 )
 
 
-def rows(values: dict[str, Any] | None, spec: tuple[tuple[str, str, Formatter], ...], prefix: str) -> list[StatRow]:
+def rows(values: Mapping[str, Any] | None, spec: tuple[tuple[str, str, Formatter], ...], prefix: str) -> list[StatRow]:
     """One row per stat, "—" where the value is unknown (aiortc cannot measure some of them)."""
     values = values or {}
     return [
