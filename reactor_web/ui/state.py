@@ -226,32 +226,42 @@ class ReactorState(rx.State):
 
     @rx.event
     def connect(self) -> Any:
+        """Start this tab's model session (JS ``connect()``); returns at once, ``status`` follows
+        (connecting → waiting → ready). Failures land in ``last_error``; does nothing unless disconnected."""
         self.last_error = None
         self._tab().connect()
         return self._ensure_pump()
 
     @rx.event
     def disconnect(self) -> None:
+        """Stop the model session (JS ``disconnect()``): the GPU session is released, ``status`` → disconnected."""
         self._tab().disconnect()
 
     @rx.event
     def reconnect(self) -> Any:
+        """A fresh connection to the same model session (JS ``reconnect()``), e.g. after a network failure."""
         self._tab().reconnect()
         return self._ensure_pump()
 
     @rx.event
     def retry_now(self) -> Any:
+        """After a recoverable error: reconnect if the session survived, else connect anew (the Retry button)."""
         self.last_error = None
         self._tab().retry()
         return self._ensure_pump()
 
     @rx.event
     def set_auto_retry(self, enabled: bool) -> None:
+        """Retry by itself after a recoverable failure (backoff 1, 2, 4… s, at least ``Retry-After``) or not."""
         self.auto_retry = enabled
         self._tab().retrier.set_enabled(enabled)
 
     @rx.event
     async def send_command(self, command: str, data: dict[str, Any] | None = None) -> None:
+        """Send ``command`` with ``data`` (a JSON object, default ``{}``) to the model (JS ``sendCommand``).
+
+        Checked against the model's declared schema first; when not ready, for an unknown command or an invalid
+        value nothing is sent and ``last_error`` says why (a ``ReactorError``'s code and message)."""
         try:
             await self._tab().send_command(command, data or {})
         except ReactorError as exc:
@@ -259,11 +269,13 @@ class ReactorState(rx.State):
 
     @rx.event
     def set_webcam_publish(self, publish: bool) -> None:
+        """Publish the page's camera (``webcam_stream``) to the model while ready, or stop publishing it."""
         self.webcam_publish = publish
         self._tab().set_webcam_wanted(publish)
 
     @rx.event
     def set_camera_state(self, camera_state: str) -> None:
+        """``webcam_stream`` reports its camera: "starting", "on", "denied" or "error"."""
         self.camera_state = camera_state
 
     @rx.var
@@ -287,6 +299,7 @@ class ReactorState(rx.State):
 
     @rx.var
     def error_recoverable(self) -> bool:
+        """Whether ``last_error`` can be retried (JS ``ReactorError.recoverable``); False without an error."""
         return bool(self.last_error and self.last_error.get("recoverable"))
 
     @rx.var
