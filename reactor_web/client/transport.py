@@ -149,7 +149,7 @@ class PeerTransport:
         if transceiver.direction == "recvonly":
             raise ValueError(f'track "{name}" is recvonly: it is received, not published')
         previous = self.published.get(name)
-        if previous is not None and previous.hub is source:
+        if previous is not None and previous.hub is source and previous.readyState == "live":
             return
         view = source.subscribe()
         transceiver.sender.replaceTrack(view)

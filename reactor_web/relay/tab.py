@@ -204,12 +204,11 @@ class TabSession:
 
     def set_webcam_wanted(self, wanted: bool) -> None:
         self.want_webcam = wanted
-        if self.reactor.status != "ready":
-            return
-        if wanted:
-            self._spawn(self._publish_webcam())
-        else:
+        if not wanted:
+            # Also while disconnected: a reconnect must not send again a camera the user turned off.
             self._spawn(self.reactor.unpublish_track(WEBCAM_TRACK))
+        elif self.reactor.status == "ready":
+            self._spawn(self._publish_webcam())
 
     async def close(self) -> None:
         """Release the GPU session and the browser peer; idempotent."""
