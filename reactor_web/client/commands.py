@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from aiortc.mediastreams import MediaStreamTrack
 
+from reactor_web._media import FrameHub
 from reactor_web.client.command_data import prepare_command
 from reactor_web.client.coordinator import HttpApi
 from reactor_web.client.errors import ErrorCode, ReactorError
@@ -19,11 +21,22 @@ from reactor_web.protocol.schemas import FileRef
 from reactor_web.protocol.validation import CommandValidationError
 
 
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """A caller's track published under a name, and the hub that reads it. The Reactor owns the hub (it
+    lives until the track is unpublished or the session ends, across recoverable disconnects); each
+    transport sends its own view of it. The caller's track is never stopped by the client."""
+
+    track: MediaStreamTrack
+    hub: FrameHub
+
+
 class CommandsMixin:
     """Needs the Reactor's state below and ``_report``; every failure is reported, then raised."""
 
     _status: Status
     _transport: PeerTransport | None
+    _published: dict[str, Publication]
     _capabilities: Capabilities | None
     _api: HttpApi | None
     _session_id: str | None
@@ -87,31 +100,89 @@ class CommandsMixin:
         await self.send_command("fileUploaded", ref.to_dict(), "runtime")
         return ref
 
+    @property
+    def published_tracks(self) -> dict[str, MediaStreamTrack]:
+        """The caller's tracks published by name (a copy). A recoverable disconnect keeps them and
+        :meth:`reconnect` sends them again; one that cannot be restored is dropped with an ``error`` event."""
+        return {name: publication.track for name, publication in self._published.items()}
+
     async def publish_track(self, name: str, track: MediaStreamTrack) -> None:
-        """Send ``track`` on the sendonly capability track ``name`` (requires ``ready``)."""
+        """Send ``track`` on the sendonly capability track ``name`` (``publishTrack``; requires ``ready``).
+
+        The client reads ``track`` (latest frame only) and sends it on every peer connection of the
+        session until :meth:`unpublish_track` or a non-recoverable disconnect; it never stops ``track``.
+        Publishing the same track again is a no-op; another track replaces it. Raises (and emits)
+        ``TRACK_PUBLISH_FAILED``: not ready, a name the model does not take (not recoverable), or a
+        claim the runtime refused.
+        """
         transport = self._transport
         if self._status != "ready" or transport is None:
             raise self._fail(
                 ErrorCode.TRACK_PUBLISH_FAILED, f'Failed to publish track "{name}": status is {self._status!r}'
             )
+        current = self._published.get(name)
+        publication = current
+        if publication is None or publication.track is not track:
+            publication = Publication(track, FrameHub(track.kind, name=name))
+            publication.hub.set_source(track)
+            # Recorded at once: a second call while the runtime answers the claim finds it attached.
+            self._published[name] = publication
         try:
-            await transport.publish(name, track)
-        except Exception as exc:
+            await transport.publish(name, publication.hub)
+        except BaseException as exc:
+            # The transport detached the name: neither the new track nor the one it replaced is sent.
+            if self._published.get(name) is publication:
+                del self._published[name]
+            await publication.hub.close()
+            if current is not None and current is not publication:
+                await current.hub.close()
+            if not isinstance(exc, Exception):
+                raise
             detail = str(exc) or type(exc).__name__
             raise self._fail(
                 ErrorCode.TRACK_PUBLISH_FAILED,
                 f'Failed to publish track "{name}": {detail}',
                 not isinstance(exc, ValueError),  # a ValueError is a caller mistake: no retry will help
             ) from exc
+        if current is not None and current is not publication:
+            await current.hub.close()
 
     async def unpublish_track(self, name: str) -> None:
-        """Stop sending on ``name``; a no-op when nothing is published there."""
-        if self._transport is None:
-            return
+        """Stop sending on ``name`` (``unpublishTrack``), also for a later :meth:`reconnect`; a no-op when
+        nothing is published there. Raises (and emits) ``TRACK_UNPUBLISH_FAILED``."""
+        publication = self._published.pop(name, None)
         try:
-            self._transport.unpublish(name)
+            if self._transport is not None:
+                self._transport.unpublish(name)
         except Exception as exc:
             raise self._fail(ErrorCode.TRACK_UNPUBLISH_FAILED, f'Failed to unpublish track "{name}": {exc}') from exc
+        finally:
+            if publication is not None:
+                await publication.hub.close()
+
+    async def _restore_publications(self, transport: PeerTransport) -> None:
+        """After a reconnect: send every publication again on the new ``transport``. One that cannot be
+        restored is dropped and reported as ``TRACK_PUBLISH_FAILED``."""
+        for name, publication in list(self._published.items()):
+            try:
+                await transport.publish(name, publication.hub)
+            except Exception as exc:
+                if transport is not self._transport or self._published.get(name) is not publication:
+                    continue  # torn down or replaced meanwhile: nothing to report
+                del self._published[name]
+                await publication.hub.close()
+                detail = str(exc) or type(exc).__name__
+                self._fail(
+                    ErrorCode.TRACK_PUBLISH_FAILED,
+                    f'Track "{name}" is no longer published: it could not be restored after reconnecting: {detail}',
+                    not isinstance(exc, ValueError),
+                )
+
+    async def _drop_publications(self) -> None:
+        """End every publication's hub (the session is over); the callers' tracks are left running."""
+        publications, self._published = list(self._published.values()), {}
+        for publication in publications:
+            await publication.hub.close()
 
     def _fail(self, code: ErrorCode, message: str, recoverable: bool = True) -> ReactorError:
         """Report a GPU-side error and return it for the caller to raise."""

@@ -3,8 +3,10 @@
 Status machine: ``disconnected → connecting → waiting → ready`` on connect, ``disconnected →
 connecting → ready`` on reconnect, and back to ``disconnected`` on any teardown. Ownership: the
 Reactor owns the HTTP client (:class:`HttpApi`, closed on a non-recoverable disconnect), the current
-:class:`PeerTransport` (closed on every disconnect), the connect/reconnect task, the stats monitor
-task, and the tasks it spawns to react to transport events. ``disconnect()`` leaves none running.
+:class:`PeerTransport` (closed on every disconnect), the hubs that read the caller's published tracks
+(closed on unpublish or a non-recoverable disconnect; a reconnect sends them again), the
+connect/reconnect task, the stats monitor task, and the tasks it spawns to react to transport events.
+``disconnect()`` leaves none running.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import httpx
 
 from reactor_web.client.auth import authentication_error
-from reactor_web.client.commands import CommandsMixin
+from reactor_web.client.commands import CommandsMixin, Publication
 from reactor_web.client.coordinator import DEFAULT_HTTP_TIMEOUT_S, Coordinator, HttpApi, LocalCoordinator
 from reactor_web.client.errors import ErrorCode, ReactorError, to_reactor_error
 from reactor_web.client.events import EventEmitter, Handler
@@ -27,7 +29,7 @@ from reactor_web.client.signalling import Flow, FlowPreference, Signalling, open
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats, ConnectionTimings, monitor
 from reactor_web.client.token import TokenManager, TokenProvider
 from reactor_web.client.tracks import ReceivedTrack
-from reactor_web.client.transport import PeerTransport
+from reactor_web.client.transport import PeerTransport, TransportListener
 from reactor_web.ice import apply_host_address_override
 from reactor_web.jitter import install_low_latency_jitter_buffer
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
@@ -94,6 +96,7 @@ class Reactor(CommandsMixin):
         self._coordinator: Coordinator | None = None
         self._signalling: Signalling | None = None
         self._transport: PeerTransport | None = None
+        self._published: dict[str, Publication] = {}
         self._max_attempts = SDP_POLL_DEFAULT_MAX_ATTEMPTS
         self._op_task: asyncio.Task[None] | None = None
         self._live_tasks: list[asyncio.Task[None]] = []  # while ready: stats monitor, session watch
@@ -260,8 +263,9 @@ class Reactor(CommandsMixin):
             self._flow = self._signalling.flow
         signalling = self._signalling
         ice_servers = self._ice_servers if self._ice_servers is not None else await signalling.ice_servers()
+        listener = TransportListener(self._on_ready, self._on_connection_lost, self._on_frame, self._on_track)
         transport = self._transport = PeerTransport(
-            self._capabilities.tracks, ice_servers, self, control=signalling.flow == "connections"
+            self._capabilities.tracks, ice_servers, listener, control=signalling.flow == "connections"
         )
         sdp, mapping = await transport.create_offer()
         answer = await signalling.exchange(sdp, mapping, reoffer=reoffer, max_attempts=self._max_attempts)
@@ -321,6 +325,7 @@ class Reactor(CommandsMixin):
             self._stats = None
             if recoverable:
                 return
+            await self._drop_publications()
             api, self._api, self._coordinator, self._signalling = self._api, None, None, None
             if api is not None:
                 await api.aclose()
@@ -335,7 +340,7 @@ class Reactor(CommandsMixin):
 
     # -- transport events (TransportListener) --------------------------------------------------------
 
-    def on_ready(self, transport: PeerTransport) -> None:
+    def _on_ready(self, transport: PeerTransport) -> None:
         if transport is not self._transport:
             return
         total_ms = (time.monotonic() - self._started_at) * 1000
@@ -343,10 +348,12 @@ class Reactor(CommandsMixin):
         self._timings = ConnectionTimings(self._session_ms, transport_ms, total_ms)
         self._set_status("ready")
         self._live_tasks = [self._tasks.spawn(self._monitor(transport))]
+        if self._published:  # a reconnect: send again what the caller had published
+            self._live_tasks.append(self._tasks.spawn(self._restore_publications(transport)))
         if not self.local and self._coordinator is not None and self._session_id is not None:
             self._live_tasks.append(self._tasks.spawn(self._watch_session(self._coordinator, self._session_id)))
 
-    def on_connection_lost(self, transport: PeerTransport, state: str) -> None:
+    def _on_connection_lost(self, transport: PeerTransport, state: str) -> None:
         """PC ``disconnected``/``closed`` → recoverable teardown; ``failed`` → error, then delete the session."""
         if transport is not self._transport:
             return
@@ -356,14 +363,14 @@ class Reactor(CommandsMixin):
         else:
             self._tasks.spawn(self.disconnect(True))
 
-    def on_frame(self, transport: PeerTransport, frame: str | bytes) -> None:
+    def _on_frame(self, transport: PeerTransport, frame: str | bytes) -> None:
         """Part A §7.3: runtime scope → ``runtime_message``; application scope or no envelope → ``message``."""
         if transport is not self._transport:
             return
         envelope = decode_frame(frame)
         self._emit("runtime_message" if envelope.scope == "runtime" else "message", envelope.payload)
 
-    def on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None:
+    def _on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None:
         if transport is not self._transport:
             return
         self._emit("track_received", name, track)

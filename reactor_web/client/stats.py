@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from reactor_web._media import VIDEO_CLOCK_RATE
 from reactor_web.client.tracks import TrackFeed
 from reactor_web.client.transport import PeerTransport
 from reactor_web.protocol.constants import MAIN_VIDEO_TRACK, STATS_INTERVAL_S
@@ -31,8 +32,6 @@ logger = logging.getLogger(__name__)
 #: always sends something: RTCP every second or so, and SCTP acknowledges our 5 s ping. Without
 #: this, a killed runtime is noticed only when ICE consent expires (~30 s).
 DEFAULT_PEER_TIMEOUT_S = 15.0
-#: RTP clock of every video codec aiortc speaks; aiortc reports jitter in clock units.
-_VIDEO_CLOCK_RATE = 90_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +80,7 @@ class StatsSampler:
             if kind == "remote-inbound-rtp" and getattr(entry, "roundTripTime", None) is not None:
                 rtt = entry.roundTripTime * 1000
             elif kind == "inbound-rtp" and getattr(entry, "kind", None) == "video":
-                jitter = entry.jitter / _VIDEO_CLOCK_RATE
+                jitter = entry.jitter / VIDEO_CLOCK_RATE  # aiortc reports jitter in RTP clock units
                 total = entry.packetsReceived + entry.packetsLost
                 if total > 0:
                     loss = entry.packetsLost / total

@@ -1,8 +1,10 @@
 """The aiortc side of a connection: peer connection, data channels, ping, track mapping (Part A §6-§7).
 
 One :class:`PeerTransport` lives for one peer connection; a reconnect builds a new one. It owns the
-peer connection, the ping task and the received-track feeds, and :meth:`PeerTransport.close` ends
-them all. It reports to the Reactor through :class:`TransportListener`.
+peer connection, the ping task, the received-track feeds and the views it sends published media from,
+and :meth:`PeerTransport.close` ends them all. It never holds a caller's track: a sender gets its own
+view of the caller's :class:`FrameHub`, so the sender's end (which stops its track) cannot end the
+caller's. It reports to the Reactor through :class:`TransportListener`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import json
 import logging
 import re
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from aiortc import (
     RTCConfiguration,
@@ -25,6 +29,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamTrack
 
+from reactor_web._media import FrameHub, FrameView
 from reactor_web.client.tracks import ReceivedTrack, TrackFeed
 from reactor_web.protocol.capabilities import TrackSpec
 from reactor_web.protocol.constants import (
@@ -46,11 +51,14 @@ _SDP_DEFAULT_MAX_MESSAGE_SIZE = 65_536
 _MAX_MESSAGE_SIZE_RE = re.compile(r"^a=max-message-size:(\d+)", re.MULTILINE)
 
 
-class TransportListener(Protocol):
-    def on_ready(self, transport: PeerTransport) -> None: ...
-    def on_connection_lost(self, transport: PeerTransport, state: str) -> None: ...
-    def on_frame(self, transport: PeerTransport, frame: str | bytes) -> None: ...
-    def on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None: ...
+@dataclass(frozen=True, slots=True)
+class TransportListener:
+    """The callbacks a transport reports through (the Reactor's private handlers)."""
+
+    on_ready: Callable[[PeerTransport], None]
+    on_connection_lost: Callable[[PeerTransport, str], None]
+    on_frame: Callable[[PeerTransport, str | bytes], None]
+    on_track: Callable[[PeerTransport, str, ReceivedTrack], None]
 
 
 class PeerTransport:
@@ -78,7 +86,8 @@ class PeerTransport:
             t.name: self.pc.addTransceiver(t.kind, direction=t.direction) for t in tracks
         }
         self.feeds: dict[str, TrackFeed] = {}
-        self.published: dict[str, MediaStreamTrack] = {}
+        #: The view each published name sends from; this transport owns (and stops) these views.
+        self.published: dict[str, FrameView] = {}
         self.ready = False
         #: When the transport became ready (monotonic), for the connection timings.
         self.ready_at: float | None = None
@@ -130,15 +139,23 @@ class PeerTransport:
             raise RuntimeError(f"data channel is {self.data.readyState}")
         self.data.send(frame)
 
-    async def publish(self, name: str, track: MediaStreamTrack) -> None:
-        """Attach ``track`` to the named sendonly transceiver (no renegotiation); on 3.x also claim the slot."""
+    async def publish(self, name: str, source: FrameHub) -> None:
+        """Send a view of ``source`` on the named sendonly transceiver (no renegotiation); on 3.x also claim
+        the slot. A no-op when a view of ``source`` is already attached there; another hub's view is
+        replaced. Raises ValueError for a name that cannot be published, RuntimeError for a refused claim."""
         transceiver = self.transceivers.get(name)
         if transceiver is None:
             raise ValueError(f'no transceiver for track "{name}" (was it declared in capabilities?)')
         if transceiver.direction == "recvonly":
             raise ValueError(f'track "{name}" is recvonly: it is received, not published')
-        transceiver.sender.replaceTrack(track)
-        self.published[name] = track
+        previous = self.published.get(name)
+        if previous is not None and previous.hub is source and previous.readyState == "live":
+            return
+        view = source.subscribe()
+        transceiver.sender.replaceTrack(view)
+        self.published[name] = view
+        if previous is not None:
+            previous.stop()
         if self.control is None:
             return
         try:
@@ -148,22 +165,26 @@ class PeerTransport:
             # (docs/interop-notes.md): an unanswered claim is no reason to stop sending.
             logger.warning("publish_track %r: no answer on the control channel; keeping the track", name)
         except BaseException:
-            transceiver.sender.replaceTrack(None)
-            self.published.pop(name, None)
+            if self.published.get(name) is view:
+                transceiver.sender.replaceTrack(None)
+                del self.published[name]
+            view.stop()
             raise
 
     def unpublish(self, name: str) -> None:
         """Detach a published track; a no-op for a track that is not published."""
-        if self.published.pop(name, None) is None:
+        view = self.published.pop(name, None)
+        if view is None:
             return
         self.transceivers[name].sender.replaceTrack(None)
+        view.stop()
         self._notify("unpublish_track", name)
 
     # -- teardown ------------------------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Stop the ping, detach published tracks (so aiortc does not stop the caller's tracks), end the
-        received tracks, close the channels and the peer connection. Fires no listener callbacks."""
+        """Stop the ping, detach and end the published views, end the received tracks, close the channels
+        and the peer connection. Fires no listener callbacks."""
         if self._closed:
             return
         self._closed = True
@@ -172,8 +193,9 @@ class PeerTransport:
         for future in self._pending.values():
             future.cancel()
         self._pending.clear()
-        for name in self.published:
+        for name, view in self.published.items():
             self.transceivers[name].sender.replaceTrack(None)
+            view.stop()
         self.published.clear()
         await asyncio.gather(*(feed.close() for feed in self.feeds.values()))
         self.feeds.clear()

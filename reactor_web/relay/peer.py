@@ -1,10 +1,12 @@
 """The browser leg: one aiortc peer connection per tab, between the page and this backend.
 
 The page offers two video transceivers, the model's video (which it receives) and its camera (which it
-sends), plus a ``relay`` data channel carrying a heartbeat. The peer answers with a
-:class:`LatestFrameTrack` on the first and feeds the second into another one, which the tab's GPU session
-can publish. A tab that stops beating is declared dead long before ICE consent would notice (field
-lesson 11).
+sends), plus a ``relay`` data channel carrying a heartbeat. The peer holds two latest-frame hubs that
+outlive its peer connections: ``model_video`` (fed by the tab from the GPU session) and ``webcam`` (fed
+by the page's camera, which the tab's GPU session can publish). Each peer connection sends its own view
+of ``model_video``, owned by the peer and ended with that connection, so a re-offer (a page reload)
+closing the old connection leaves the hub, and the next connection's video, untouched. A tab that
+stops beating is declared dead long before ICE consent would notice (field lesson 11).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
-from reactor_web.relay.tracks import LatestFrameTrack
+from reactor_web._media import FrameHub, FrameView
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +59,8 @@ class RelayOffer:
 
 
 class BrowserPeer:
-    """Owns the tab's browser-leg peer connection and its two latest-frame tracks."""
+    """Owns the tab's browser-leg peer connection, its two latest-frame hubs, and the view of
+    ``model_video`` that the current peer connection sends."""
 
     def __init__(
         self,
@@ -66,12 +69,15 @@ class BrowserPeer:
         heartbeat_timeout_s: float = 5.0,
         on_dead: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self.model_video = LatestFrameTrack()
-        self.webcam = LatestFrameTrack()
+        #: Frames for the page; the tab sets its source (a view of the GPU session's video).
+        self.model_video = FrameHub("video", name="model_video")
+        #: The page's camera; it reads the browser's track itself, so it stamps frames on the media clock.
+        self.webcam = FrameHub("video", name="webcam", restamp=True)
         self._ice_servers = ice_servers or []
         self._heartbeat_timeout_s = heartbeat_timeout_s
         self._on_dead = on_dead
         self._pc: RTCPeerConnection | None = None
+        self._model_view: FrameView | None = None
         self._last_beat = time.monotonic()
         self._watchdog: asyncio.Task[None] | None = None
         self._closed = False
@@ -114,7 +120,8 @@ class BrowserPeer:
         if model is None:
             await self._close_pc()
             raise OfferError(f"relay offer has no video m-section with mid {offer.model_mid!r}")
-        model.sender.replaceTrack(self.model_video)
+        self._model_view = self.model_video.subscribe()
+        model.sender.replaceTrack(self._model_view)
         model.direction = "sendonly"
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
@@ -145,15 +152,18 @@ class BrowserPeer:
 
     async def _close_pc(self) -> None:
         pc, self._pc = self._pc, None
+        view, self._model_view = self._model_view, None
+        if view is not None:
+            view.stop()  # a connection that never started sending would not stop it
         if pc is not None:
             await pc.close()
 
     async def close(self) -> None:
-        """Close the peer connection and both tracks; idempotent."""
+        """Close the peer connection and both hubs; idempotent."""
         self._closed = True
         watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None and watchdog is not asyncio.current_task():
             watchdog.cancel()
         await self._close_pc()
-        self.model_video.stop()
-        self.webcam.stop()
+        await self.model_video.close()
+        await self.webcam.close()

@@ -1,9 +1,10 @@
 """One browser tab's session: its GPU session (a Reactor client) and its browser-leg peer.
 
-The tab owns both and closes both. Frames flow GPU ``main_video`` → :class:`LatestFrameTrack` → browser,
-and browser camera → :class:`LatestFrameTrack` → GPU ``webcam``; neither direction queues more than one
-frame. Long operations (connect can wait minutes for a GPU) run as tasks owned by the tab, so the UI's
-event handlers return at once and a Disconnect click is never stuck behind a Connect.
+The tab owns both and closes both. Frames flow GPU ``main_video`` → the peer's ``model_video`` hub →
+browser, and browser camera → the peer's ``webcam`` hub → a view the tab publishes as GPU ``webcam``;
+neither direction queues more than one frame (``reactor_web/_media.py``). Long operations (connect can
+wait minutes for a GPU) run as tasks owned by the tab, so the UI's event handlers return at once and a
+Disconnect click is never stuck behind a Connect.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ class TabSession:
         self.peer.on_browser_stats = lambda stats: self.inbox.set("browser_stats", stats)
         self.want_webcam = False
         self._model_view: ReceivedTrack | None = None
+        #: The camera as the GPU session receives it: one view for the tab's life, published on every
+        #: connect (the client sends its own view of it on each peer connection and never stops it).
+        self._webcam_view = self.peer.webcam.subscribe()
         self.stats_history: deque[dict[str, Any]] = deque(maxlen=STATS_HISTORY_POINTS)
         self.closed = False
         self._on_closed = on_closed
@@ -155,7 +159,7 @@ class TabSession:
             return
         caps = self.reactor.get_capabilities()
         if caps is not None and caps.track(WEBCAM_TRACK) is not None:
-            await self.reactor.publish_track(WEBCAM_TRACK, self.peer.webcam)
+            await self.reactor.publish_track(WEBCAM_TRACK, self._webcam_view)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = self._tasks.spawn(self._guard(coro))
@@ -200,12 +204,11 @@ class TabSession:
 
     def set_webcam_wanted(self, wanted: bool) -> None:
         self.want_webcam = wanted
-        if self.reactor.status != "ready":
-            return
-        if wanted:
-            self._spawn(self._publish_webcam())
-        else:
+        if not wanted:
+            # Also while disconnected: a reconnect must not send again a camera the user turned off.
             self._spawn(self.reactor.unpublish_track(WEBCAM_TRACK))
+        elif self.reactor.status == "ready":
+            self._spawn(self._publish_webcam())
 
     async def close(self) -> None:
         """Release the GPU session and the browser peer; idempotent."""
@@ -220,6 +223,7 @@ class TabSession:
                 await self.reactor.disconnect()
         finally:
             self._on_stream(None)
+            self._webcam_view.stop()
             await self.peer.close()
             self.inbox.close()
             if self._on_closed is not None:

@@ -26,7 +26,9 @@ from typing import Any
 import av
 from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from av.frame import Frame
 
+from reactor_web._media import drain
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
 from reactor_web.protocol.constants import CONTROL_CHANNEL_LABEL, DATA_CHANNEL_LABEL
 from reactor_web.protocol.envelope import encode_envelope
@@ -34,7 +36,7 @@ from reactor_web.protocol.schemas import parse_sdp_offer
 from reactor_web.runtime.channels import ChannelHandler, flush, send_text
 from reactor_web.runtime.config import RuntimeConfig
 from reactor_web.runtime.model import DemoModel
-from reactor_web.runtime.tracks import ModelVideoTrack, consume_latest
+from reactor_web.runtime.tracks import ModelVideoTrack
 
 log = logging.getLogger(__name__)
 
@@ -189,11 +191,11 @@ class RuntimeSession:
                 conn.outbound[spec.name] = track
             elif transceiver.receiver.track is not None:
                 sink = functools.partial(self._on_frame, conn, spec.name)
-                self.spawn(conn, consume_latest(transceiver.receiver.track, sink))
+                self.spawn(conn, drain(transceiver.receiver.track, sink))
         for mid, transceiver in by_mid.items():
             if mid not in used and transceiver.receiver.track is not None:
                 # Unmapped media is still read (and dropped) so aiortc's receive queue cannot grow.
-                self.spawn(conn, consume_latest(transceiver.receiver.track, lambda _f: None))
+                self.spawn(conn, drain(transceiver.receiver.track, lambda _f: None))
 
     def _mapping_by_order(self, pc: RTCPeerConnection) -> list[dict[str, str]]:
         """Without a ``track_mapping``, pair capability tracks with the offer's m-sections in order."""
@@ -207,7 +209,9 @@ class RuntimeSession:
             mapping.append({"mid": str(match.mid), "name": spec.name, "kind": spec.kind, "direction": spec.direction})
         return mapping
 
-    def _on_frame(self, conn: Connection, name: str, frame: av.VideoFrame) -> None:
+    def _on_frame(self, conn: Connection, name: str, frame: Frame) -> None:
+        if not isinstance(frame, av.VideoFrame):
+            return
         holder = self.publishers.get(name)
         # The flat flow has no control channel: its webcam feeds the model unless a registered publisher holds it.
         if holder == conn.cid or (holder is None and not conn.registered):

@@ -1,21 +1,16 @@
-"""Media tracks of a runtime session: the model's outbound video and the inbound webcam consumer."""
+"""The model's outbound video track. Each peer connection gets its own (owned by its connection), so a
+sender stopping it at the connection's end stops nothing shared; inbound media is read with
+``reactor_web._media.drain``."""
 
 from __future__ import annotations
 
 import asyncio
-import fractions
-import logging
-from collections.abc import Callable
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from reactor_web._media import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE
 from reactor_web.runtime.model import DemoModel
-
-log = logging.getLogger(__name__)
-
-VIDEO_CLOCK_RATE = 90_000
-VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK_RATE)
 
 
 class ModelVideoTrack(MediaStreamTrack):
@@ -70,19 +65,3 @@ class ModelVideoTrack(MediaStreamTrack):
         frame.pts = int((self._next - self._t0) * VIDEO_CLOCK_RATE)
         frame.time_base = VIDEO_TIME_BASE
         return frame
-
-
-async def consume_latest(track: MediaStreamTrack, sink: Callable[[av.VideoFrame], None]) -> None:
-    """Read ``track`` until it ends, passing each frame to ``sink`` as soon as it is decoded.
-
-    Reading continuously keeps aiortc's receive queue empty; the sink keeps only the latest frame,
-    so a slow model drops frames instead of falling behind.
-    """
-    while True:
-        try:
-            frame = await track.recv()
-        except MediaStreamError:
-            log.debug("inbound %s track ended", track.kind)
-            return
-        if isinstance(frame, av.VideoFrame):
-            sink(frame)

@@ -12,8 +12,8 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from av import VideoFrame
 
+from reactor_web._media import FrameHub
 from reactor_web.relay.peer import BrowserPeer, OfferError, RelayOffer
-from reactor_web.relay.tracks import LatestFrameTrack
 
 
 def solid_frame(rgb: tuple[int, int, int], pts: int = 0) -> VideoFrame:
@@ -75,6 +75,7 @@ async def next_frame_where(track: MediaStreamTrack, predicate, within: float = 1
 async def test_model_frames_reach_the_page_and_the_camera_reaches_the_backend() -> None:
     peer = BrowserPeer()
     page = Page(camera=SolidTrack((20, 200, 20)))
+    camera_view = peer.webcam.subscribe()
     try:
         await connect(peer, page)
 
@@ -88,7 +89,7 @@ async def test_model_frames_reach_the_page_and_the_camera_reaches_the_backend() 
         image = await next_frame_where(received, lambda im: im[..., 0].mean() > 150)
         assert image[..., 1].mean() < 80  # red, as pushed
 
-        camera = await next_frame_where(peer.webcam, lambda im: im[..., 1].mean() > 150)
+        camera = await next_frame_where(camera_view, lambda im: im[..., 1].mean() > 150)
         assert camera[..., 0].mean() < 80  # green, as the page's camera sends
         feeder.cancel()
     finally:
@@ -159,11 +160,12 @@ async def test_malformed_sdp_is_refused_and_the_peer_survives() -> None:
         await peer.close()
 
 
-async def test_latest_frame_track_drops_rather_than_queues() -> None:
-    track = LatestFrameTrack()
+async def test_latest_frame_views_drop_rather_than_queue() -> None:
+    hub = FrameHub("video")
+    track = hub.subscribe()
     for i in range(100):
-        track.push(solid_frame((i, i, i), i))
+        hub.push(solid_frame((i, i, i), i))
     frame = await track.recv()
     assert frame.to_ndarray(format="rgb24")[0, 0, 0] == 99  # only the newest frame is kept
     assert track.frames_dropped == 99
-    track.stop()
+    await hub.close()

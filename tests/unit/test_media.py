@@ -1,0 +1,136 @@
+"""The latest-frame hubs and their views (reactor_web/_media.py), without a peer connection."""
+
+from __future__ import annotations
+
+import asyncio
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import AudioFrame, VideoFrame
+
+from reactor_web._media import AUDIO_MAX_FRAMES, FrameHub
+from reactor_web.client.tracks import TrackFeed
+from reactor_web.relay.peer import BrowserPeer
+
+WAIT_S = 5.0
+
+
+def video_frame(value: int, pts: int) -> VideoFrame:
+    frame = VideoFrame.from_ndarray(np.full((16, 16, 3), value, np.uint8), format="rgb24")
+    frame.pts, frame.time_base = pts, Fraction(1, 90_000)
+    return frame
+
+
+class ScriptedTrack(MediaStreamTrack):
+    """A source that delivers the frames a test hands it, one at a time, then ends when told."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: asyncio.Queue[VideoFrame | None] = asyncio.Queue()
+
+    async def recv(self) -> VideoFrame:
+        frame = await self.queue.get()
+        if frame is None:
+            raise MediaStreamError
+        return frame
+
+
+async def recv(track: MediaStreamTrack) -> VideoFrame:
+    return await asyncio.wait_for(track.recv(), WAIT_S)
+
+
+async def test_stopping_a_view_ends_only_that_view() -> None:
+    source = ScriptedTrack()
+    hub = FrameHub("video")
+    a, b = hub.subscribe(), hub.subscribe()
+    hub.set_source(source)
+    a.stop()  # what aiortc does to a sender's track when its peer connection closes
+    source.queue.put_nowait(video_frame(7, 0))
+    assert (await recv(b)).to_ndarray(format="rgb24")[0, 0, 0] == 7
+    assert a.readyState == "ended" and b.readyState == "live" and source.readyState == "live"
+    with pytest.raises(MediaStreamError):
+        await recv(a)
+    c = hub.subscribe()  # the next peer connection's view
+    source.queue.put_nowait(video_frame(9, 1))
+    assert (await recv(c)).to_ndarray(format="rgb24")[0, 0, 0] == 9
+    await hub.close()
+    assert source.readyState == "live"  # the hub never stops its source: its creator owns it
+    with pytest.raises(MediaStreamError):
+        await recv(b)
+
+
+async def test_a_long_lived_hub_outlives_its_source_and_takes_the_next() -> None:
+    first, second = ScriptedTrack(), ScriptedTrack()
+    hub = FrameHub("video")
+    view = hub.subscribe()
+    hub.set_source(first)
+    first.queue.put_nowait(video_frame(1, 0))
+    await recv(view)
+    first.queue.put_nowait(None)  # the source ends (its peer connection closed)
+    hub.set_source(second)
+    second.queue.put_nowait(video_frame(2, 0))
+    assert (await recv(view)).to_ndarray(format="rgb24")[0, 0, 0] == 2
+    assert view.readyState == "live"
+    await hub.close()
+
+
+async def test_a_received_track_ends_its_views_when_it_ends() -> None:
+    source = ScriptedTrack()
+    feed = TrackFeed("main_video", source)
+    other = feed.track.subscribe()
+    source.queue.put_nowait(None)
+    for view in (feed.track, other):
+        with pytest.raises(MediaStreamError):
+            await recv(view)
+    assert feed.subscribe().readyState == "ended"
+
+
+async def test_the_relay_never_restamps_frames_it_shares_and_its_clock_stays_monotonic() -> None:
+    """GPU video → client feed (primary view = Reactor.tracks) → the relay's hub → a browser sender's view.
+
+    The client's feed reads the remote track itself and stamps each frame once, on arrival; the relay's
+    view hands the sender the very frame the client's view holds, with the same timestamp."""
+    peer = BrowserPeer()
+    feeds = []
+    sender_view = peer.model_video.subscribe()
+    stamps = []
+    # Two GPU connections in a row (a reconnect): the second source's own timestamps go backwards.
+    for source_pts in ([900_000, 903_000], [3_000, 6_000]):
+        source = ScriptedTrack()
+        feed = TrackFeed("main_video", source)
+        feeds.append(feed)
+        peer.model_video.set_source(feed.track.subscribe())
+        for pts in source_pts:
+            source.queue.put_nowait(video_frame(100, pts))
+            sent = await recv(sender_view)
+            seen = await recv(feed.track)
+            assert sent is seen
+            stamps.append(sent.pts)
+            assert seen.pts == stamps[-1] and sent.time_base == Fraction(1, 90_000)
+        source.queue.put_nowait(None)
+    assert stamps == sorted(stamps)  # monotonic across the reconnect
+    await peer.close()
+    for feed in feeds:
+        await feed.close()
+
+
+async def test_views_keep_the_newest_video_frame_and_a_window_of_audio() -> None:
+    video = FrameHub("video")
+    view = video.subscribe()
+    for i in range(10):
+        video.push(video_frame(i, i))
+    assert (await recv(view)).pts == 9 and view.frames_dropped == 9
+
+    audio = FrameHub("audio")
+    listener = audio.subscribe()
+    for i in range(AUDIO_MAX_FRAMES + 5):
+        frame = AudioFrame(format="s16", layout="mono", samples=960)
+        frame.pts = i
+        audio.push(frame)
+    assert (await recv(listener)).pts == 5 and listener.frames_dropped == 5
+    await video.close()
+    await audio.close()
