@@ -122,7 +122,7 @@ _OPTION_OF_FIELD = {
 
 def _name_option(message: str) -> str:
     """A config error with the field replaced by the option that set it (``width`` → ``--width``)."""
-    field_name = next((f for f in _OPTION_OF_FIELD if message.startswith(f)), None)
+    field_name = next((f for f in _OPTION_OF_FIELD if message.startswith(f + " ")), None)
     return message if field_name is None else _OPTION_OF_FIELD[field_name] + message[len(field_name) :]
 
 
