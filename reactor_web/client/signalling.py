@@ -14,7 +14,8 @@ import logging
 from asyncio import sleep
 from typing import Literal
 
-from reactor_web.client.coordinator import HttpApi, http_failure, parse_json
+from reactor_web.client._http import http_failure, parse_json
+from reactor_web.client.coordinator import HttpApi
 from reactor_web.client.errors import ApiError
 from reactor_web.protocol.capabilities import ProtocolError
 from reactor_web.protocol.constants import SDP_FAST_POLL_S, SDP_POLL_CAP_S, SDP_POLL_INITIAL_S
