@@ -31,7 +31,6 @@ SDP_FAST_POLL_S: Final = 0.04
 SDP_POLL_CAP_S: Final = 15.0
 SDP_POLL_DEFAULT_MAX_ATTEMPTS: Final = 6
 
-ICE_GATHERING_TIMEOUT_S: Final = 5.0
 PING_INTERVAL_S: Final = 5.0
 STATS_INTERVAL_S: Final = 2.0
 #: A runtime drops a session that has not pinged for this long (Part B §B.2); our runtime's default.

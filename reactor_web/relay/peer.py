@@ -27,6 +27,8 @@ from reactor_web.relay.tracks import LatestFrameTrack
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_CHANNEL = "relay"
+#: A tab whose heartbeat stops is released after this long (``REACTOR_HEARTBEAT_TIMEOUT_S``).
+DEFAULT_HEARTBEAT_TIMEOUT_S = 5.0
 # Host candidates hidden behind mDNS names cannot be resolved by the backend; the browser still
 # reaches the backend's own candidates, and the backend learns its address as peer-reflexive.
 _MDNS_CANDIDATE = re.compile(r"^a=candidate:.* [0-9a-f-]+\.local .*$\r?\n?", re.MULTILINE | re.IGNORECASE)
@@ -64,7 +66,7 @@ class BrowserPeer:
         self,
         *,
         ice_servers: list[RTCIceServer] | None = None,
-        heartbeat_timeout_s: float = 5.0,
+        heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S,
         on_dead: Callable[[], Awaitable[None]] | None = None,
         peer_options: PeerOptions | None = None,
     ) -> None:

@@ -15,12 +15,14 @@ from typing import Any
 from aiortc import RTCIceServer
 
 from reactor_web._aiortc import rtc_ice_servers
+from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S
 from reactor_web.ice import ENV_VAR as ICE_HOST_ADDRESSES_VAR
 from reactor_web.ice import host_addresses_from_env
 from reactor_web.protocol.checks import check_http_url, check_seconds
 from reactor_web.protocol.constants import DEFAULT_BASE_URL
 from reactor_web.protocol.json_safe import JsonInputError, loads
 from reactor_web.protocol.schemas import IceServer, ice_server_list, parse_ice_server_list
+from reactor_web.relay.peer import DEFAULT_HEARTBEAT_TIMEOUT_S
 
 DEFAULT_MODEL = "reactor-web-demo"
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -93,8 +95,8 @@ class DashboardSettings:
     gpu_ice_servers: list[IceServer] = field(default_factory=list)
     #: ``REACTOR_ICE_HOST_ADDRESSES``: the host candidates of the backend's peers (None: every interface).
     ice_host_addresses: tuple[str, ...] | None = None
-    heartbeat_timeout_s: float = 5.0
-    peer_timeout_s: float = 15.0
+    heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S
+    peer_timeout_s: float = DEFAULT_PEER_TIMEOUT_S
 
     @property
     def production(self) -> bool:
@@ -125,8 +127,8 @@ class DashboardSettings:
             ice_servers=ice_server_list(parse_ice_servers(env.get("REACTOR_ICE_SERVERS", ""))),
             gpu_ice_servers=parse_ice_servers(env.get("REACTOR_GPU_ICE_SERVERS", ""), "REACTOR_GPU_ICE_SERVERS"),
             ice_host_addresses=host_addresses_from_env({ICE_HOST_ADDRESSES_VAR: env.get(ICE_HOST_ADDRESSES_VAR, "")}),
-            heartbeat_timeout_s=_seconds(env, "REACTOR_HEARTBEAT_TIMEOUT_S", 5.0),
-            peer_timeout_s=_seconds(env, "REACTOR_PEER_TIMEOUT_S", 15.0),
+            heartbeat_timeout_s=_seconds(env, "REACTOR_HEARTBEAT_TIMEOUT_S", DEFAULT_HEARTBEAT_TIMEOUT_S),
+            peer_timeout_s=_seconds(env, "REACTOR_PEER_TIMEOUT_S", DEFAULT_PEER_TIMEOUT_S),
         )
 
     def rtc_ice_servers(self) -> list[RTCIceServer]:
