@@ -27,8 +27,8 @@ from av import VideoFrame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reactor_web.ice import apply_host_address_override
-from reactor_web.jitter import install_low_latency_jitter_buffer, uninstall_low_latency_jitter_buffer
+from reactor_web._aiortc import PeerOptions, create_peer_connection
+from reactor_web.ice import host_addresses_from_env
 from reactor_web.protocol.stamp import age_ms, draw_stamp, read_stamp
 from reactor_web.relay.peer import BrowserPeer, RelayOffer
 
@@ -80,8 +80,8 @@ async def measure(track: MediaStreamTrack, seconds: float, warmup: int = 30) -> 
     return ages
 
 
-async def run_direct(width: int, height: int, seconds: float) -> list[int]:
-    model, page = RTCPeerConnection(), RTCPeerConnection()
+async def run_direct(width: int, height: int, seconds: float, options: PeerOptions) -> list[int]:
+    model, page = create_peer_connection(None, options), create_peer_connection(None, options)
     model.addTrack(StampedSource(width, height))
     got: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
     page.on("track", lambda t: got.done() or got.set_result(t))
@@ -93,9 +93,9 @@ async def run_direct(width: int, height: int, seconds: float) -> list[int]:
         await page.close()
 
 
-async def run_relayed(width: int, height: int, seconds: float) -> list[int]:
-    model, backend, page = RTCPeerConnection(), RTCPeerConnection(), RTCPeerConnection()
-    relay = BrowserPeer()
+async def run_relayed(width: int, height: int, seconds: float, options: PeerOptions) -> list[int]:
+    model, backend, page = (create_peer_connection(None, options) for _ in range(3))
+    relay = BrowserPeer(peer_options=options)
     model.addTrack(StampedSource(width, height))
     gpu_track: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
     backend.on("track", lambda t: gpu_track.done() or gpu_track.set_result(t))
@@ -130,19 +130,15 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    apply_host_address_override()
+    addresses = host_addresses_from_env()
     samples: dict[tuple[str, str, str], list[int]] = {}
     for width, height in [(640, 360), (1280, 720)]:
         res = f"{width}x{height}"
         for _ in range(args.rounds):  # alternate configurations so drift on a noisy machine hits all alike
             for buffer in ("stock", "marker-bit"):
-                if buffer == "stock":
-                    uninstall_low_latency_jitter_buffer()
-                else:
-                    install_low_latency_jitter_buffer()
+                options = PeerOptions(low_latency_jitter_buffer=buffer == "marker-bit", host_addresses=addresses)
                 for path, run in (("direct", run_direct), ("relay", run_relayed)):
-                    samples.setdefault((res, buffer, path), []).extend(await run(width, height, args.seconds))
-    uninstall_low_latency_jitter_buffer()
+                    samples.setdefault((res, buffer, path), []).extend(await run(width, height, args.seconds, options))
 
     rows = []
     print(

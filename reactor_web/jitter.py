@@ -7,16 +7,14 @@ that ends with a marker is already a complete frame: release it then. Without a 
 the stock next-timestamp rule still applies. Audio buffers are left untouched: there the marker bit
 means the start of a talkspurt, not the end of a frame.
 
-Every receiving leg installs it: the client (GPU → backend), the relay (camera → backend) through the
-client it runs with, and the runtime (backend → model).
+Every receiving leg uses it on the video receivers of its own peer connections: the client (GPU →
+backend), the relay (camera → backend) and the runtime (backend → model); ``_aiortc.PeerOptions`` turns
+it off. Other aiortc peers in the process keep aiortc's stock buffer.
 """
 
 from __future__ import annotations
 
-import aiortc.rtcrtpreceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
-
-_stock_jitter_buffer = aiortc.rtcrtpreceiver.JitterBuffer
 
 
 class MarkerBitJitterBuffer(JitterBuffer):
@@ -38,13 +36,3 @@ class MarkerBitJitterBuffer(JitterBuffer):
                 self.remove(count + 1)
                 return JitterFrame(data=b"".join(chunks), timestamp=timestamp)
         return None
-
-
-def install_low_latency_jitter_buffer() -> None:
-    """Make every aiortc receiver created from now on use :class:`MarkerBitJitterBuffer`."""
-    aiortc.rtcrtpreceiver.JitterBuffer = MarkerBitJitterBuffer  # type: ignore[misc]
-
-
-def uninstall_low_latency_jitter_buffer() -> None:
-    """Restore aiortc's stock buffer (benchmarks compare both)."""
-    aiortc.rtcrtpreceiver.JitterBuffer = _stock_jitter_buffer  # type: ignore[misc]

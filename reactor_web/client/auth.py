@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import jwt
 
-from reactor_web.client.coordinator import DEFAULT_HTTP_TIMEOUT_S, http_failure, parse_json
+from reactor_web.client._http import DEFAULT_HTTP_TIMEOUT_S, http_failure, parse_json
 from reactor_web.client.errors import ApiError, ErrorCode, ReactorError, to_reactor_error
 from reactor_web.protocol.capabilities import ProtocolError
 from reactor_web.protocol.constants import DEFAULT_BASE_URL, HEADER_API_KEY

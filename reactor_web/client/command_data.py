@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from reactor_web.client.uploads import split_uploads
 from reactor_web.protocol.capabilities import Capabilities
-from reactor_web.protocol.constants import Scope
+from reactor_web.protocol.constants import DEFAULT_MAX_MESSAGE_SIZE, Scope
+from reactor_web.protocol.json_safe import loads
 from reactor_web.protocol.validation import merge_uploads, validate_command
 
 
@@ -21,7 +21,7 @@ def prepare_command(
     Raises ``CommandValidationError`` for an undeclared command or refused data, ``ValueError`` for a
     string that is not JSON or a misplaced FileRef.
     """
-    payload = json.loads(data) if isinstance(data, str) else data
+    payload = loads(data, max_bytes=DEFAULT_MAX_MESSAGE_SIZE, what="command data") if isinstance(data, str) else data
     payload, uploads = split_uploads(payload)
     if scope == "application" and capabilities is not None and capabilities.commands:
         validate_command(capabilities, command, merge_uploads(payload, uploads))

@@ -12,10 +12,11 @@ import logging
 from asyncio import sleep
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from reactor_web.client._http import DEFAULT_HTTP_TIMEOUT_S, VersionKind, check_version, http_failure, parse_json
 from reactor_web.client.errors import ApiError, parse_retry_after
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError, commands_from_openapi
 from reactor_web.protocol.constants import (
@@ -38,17 +39,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The JS SDK sets no timeout at all; a hung server would hang connect() forever, so bound each request.
-DEFAULT_HTTP_TIMEOUT_S = 30.0
-
 #: While connected, the production session is checked this often, so a session the coordinator ended
 #: (its GPU worker died) is noticed in seconds rather than when WebRTC gives up.
 SESSION_WATCH_INTERVAL_S = 5.0
 
 #: How long a local start_session keeps retrying while the runtime answers 503 (model still loading).
 LOADING_WAIT_S = 30.0
-
-VersionKind = Literal["api", "webrtc"]
 
 
 class HttpApi:
@@ -131,39 +127,6 @@ class HttpApi:
         await self._client.aclose()
 
 
-def check_version(response: httpx.Response, kind: VersionKind) -> None:
-    """426/501 → the JS SDK's version errors (Part A §3, §5)."""
-    what, version = ("API", API_VERSION) if kind == "api" else ("WebRTC", WEBRTC_VERSION)
-    if response.status_code == 426:
-        raise ApiError(
-            f"CLIENT_VERSION_TOO_OLD: Client {what} version ({version}) is too old. "
-            "Server requires a newer version. Please upgrade reactor-web.",
-            426,
-        )
-    if response.status_code == 501:
-        raise ApiError(
-            f"SERVER_VERSION_TOO_OLD: Server does not support {what} version {version}. "
-            "The server may need to be updated.",
-            501,
-        )
-
-
-def http_failure(op: str, response: httpx.Response) -> ApiError:
-    """``Failed to <op>: <status> <text>`` with ``Retry-After`` kept (429, 503)."""
-    return ApiError(
-        f"Failed to {op}: {response.status_code} {response.text}".rstrip(),
-        response.status_code,
-        retry_after=parse_retry_after(response.headers.get("Retry-After")),
-    )
-
-
-def parse_json(op: str, response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise ProtocolError(f"{op}: response is not JSON: {response.text[:200]!r}") from exc
-
-
 class Coordinator:
     """Production session lifecycle: ``POST /sessions``, poll ``GET /sessions/{id}``, ``DELETE``."""
 
@@ -226,8 +189,8 @@ class Coordinator:
             if response.status_code == 404:
                 return "the session no longer exists"
             try:
-                body = response.json() if response.is_success else None
-            except ValueError:
+                body = parse_json("check session", response) if response.is_success else None
+            except ProtocolError:
                 body = None
             state = body.get("state") if isinstance(body, dict) else None
             if state in TERMINAL_SESSION_STATES:

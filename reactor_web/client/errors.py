@@ -15,11 +15,14 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from reactor_web.protocol.capabilities import ProtocolError
+from reactor_web.protocol.envelope import Envelope
 
 Component = Literal["coordinator", "gpu"]
 
 
 class ErrorCode(StrEnum):
+    """The client's own error codes (a runtime's refusal keeps the runtime's code)."""
+
     CONNECTION_FAILED = "CONNECTION_FAILED"
     RECONNECTION_FAILED = "RECONNECTION_FAILED"
     GPU_CONNECTION_ERROR = "GPU_CONNECTION_ERROR"
@@ -36,7 +39,13 @@ class ErrorCode(StrEnum):
 
 
 class ReactorError(Exception):
-    """An error raised by the client and the payload of its ``error`` event."""
+    """An error raised by the client and the payload of its ``error`` event.
+
+    ``code`` is an :class:`ErrorCode` or, for a refusal the runtime sent (``{"type":"error","data":{"code",
+    "message","command"?}}``), the runtime's own code; ``component`` says which side failed
+    (``coordinator`` or ``gpu``); ``recoverable`` whether trying again may help; ``retry_after`` the
+    server's ``Retry-After`` in seconds; ``command`` the refused command, when the refusal names one.
+    """
 
     def __init__(
         self,
@@ -46,6 +55,7 @@ class ReactorError(Exception):
         component: Component = "gpu",
         recoverable: bool = True,
         retry_after: float | None = None,
+        command: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = str(code)
@@ -53,15 +63,20 @@ class ReactorError(Exception):
         self.component: Component = component
         self.recoverable = recoverable
         self.retry_after = retry_after
+        #: The command the runtime or model refused, when a refusal names one (None otherwise).
+        self.command = command
         self.timestamp = int(time.time() * 1000)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``code``, ``message``, ``component``, ``recoverable``, ``retry_after``,
+        ``command`` and ``timestamp`` (milliseconds since the epoch)."""
         return {
             "code": self.code,
             "message": self.message,
             "component": self.component,
             "recoverable": self.recoverable,
             "retry_after": self.retry_after,
+            "command": self.command,
             "timestamp": self.timestamp,
         }
 
@@ -138,3 +153,23 @@ def to_reactor_error(exc: BaseException, code: ErrorCode, context: str) -> React
         return ReactorError(code, f"{context}: {exc}", component="coordinator", recoverable=False)
     detail = str(exc) or type(exc).__name__
     return ReactorError(code, f"{context}: {detail}", component="gpu", recoverable=True)
+
+
+def refusal_error(envelope: Envelope) -> ReactorError | None:
+    """The ReactorError of a refusal the runtime sent, or None for any other frame.
+
+    A refusal is ``{"type":"error","data":{"code","message","command"?}}`` in either scope: runtime scope
+    for a frame the runtime could not take (``MESSAGE_TOO_LARGE``, ``DECODE_FAILED``...), application scope
+    for a command the model refused (``INVALID_COMMAND``...). The session goes on, so it is recoverable.
+    """
+    if envelope.scope is None or envelope.type != "error":
+        return None
+    data = envelope.data if isinstance(envelope.data, dict) else {}
+    code, message, command = data.get("code"), data.get("message"), data.get("command")
+    return ReactorError(
+        code if isinstance(code, str) and code else "RUNTIME_ERROR",
+        message if isinstance(message, str) else f"the runtime refused a {envelope.scope} message",
+        component="gpu",
+        recoverable=True,
+        command=command if isinstance(command, str) else None,
+    )

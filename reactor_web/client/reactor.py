@@ -20,23 +20,24 @@ from typing import Any
 
 import httpx
 
+from reactor_web._aiortc import PeerOptions, default_peer_options
 from reactor_web.client.auth import authentication_error
 from reactor_web.client.commands import CommandsMixin, Publication
 from reactor_web.client.coordinator import DEFAULT_HTTP_TIMEOUT_S, Coordinator, HttpApi, LocalCoordinator
-from reactor_web.client.errors import ErrorCode, ReactorError, to_reactor_error
+from reactor_web.client.errors import ErrorCode, ReactorError, refusal_error, to_reactor_error
 from reactor_web.client.events import EventEmitter, Handler
 from reactor_web.client.signalling import Flow, FlowPreference, Signalling, open_signalling
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats, ConnectionTimings, monitor
 from reactor_web.client.token import TokenManager, TokenProvider
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.client.transport import PeerTransport, TransportListener
-from reactor_web.ice import apply_host_address_override
-from reactor_web.jitter import install_low_latency_jitter_buffer
+from reactor_web.client.validate import validate_reactor_arguments
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
 from reactor_web.protocol.constants import (
     DEFAULT_BASE_URL,
     LOCAL_BASE_URL,
     MAIN_VIDEO_TRACK,
+    READY_TIMEOUT_S,
     SDP_POLL_DEFAULT_MAX_ATTEMPTS,
     Status,
 )
@@ -62,17 +63,34 @@ class Reactor(CommandsMixin):
         http_timeout_s: float = DEFAULT_HTTP_TIMEOUT_S,
         http_transport: httpx.AsyncBaseTransport | None = None,
         token_provider: TokenProvider | None = None,
+        ready_timeout_s: float | None = READY_TIMEOUT_S,
+        peer_options: PeerOptions | None = None,
     ) -> None:
         """``ice_servers`` replaces the servers the coordinator hands out; ``signalling`` forces a route
         family ("auto": local mode tries the 3.x connections routes, then the flat ones; production
         uses flat); ``peer_timeout_s=None`` waits for ICE consent instead of the traffic watchdog;
         ``http_transport`` is handed to httpx (proxies, custom networking, in-process test servers);
         ``token_provider`` returns a fresh JWT (e.g. ``lambda: fetch_jwt(key)``): ``connect()`` without a
-        token calls it, and it renews the token before ``exp`` and after a 401 (see ``token.py``)."""
-        if not model_name:
-            raise ValueError("model_name is required")
-        apply_host_address_override()
-        install_low_latency_jitter_buffer()
+        token calls it, and it renews the token before ``exp`` and after a 401 (see ``token.py``);
+        ``ready_timeout_s`` bounds the wait for the media connection after the SDP answer (then
+        ``GPU_CONNECTION_ERROR`` and ``disconnected``; None waits for ever); ``peer_options`` configures this
+        client's peer connections (default: the marker-bit jitter buffer, and ``REACTOR_ICE_HOST_ADDRESSES``
+        when set). Raises ``ValueError`` naming the argument that cannot work (an empty model name, an
+        ``api_url`` that is not http(s), a timeout that is not a positive number, an ICE server URL that is
+        not stun:/turn:/turns:, a host address this host does not have)."""
+        validate_reactor_arguments(
+            model_name=model_name,
+            api_url=api_url,
+            ice_servers=ice_servers,
+            signalling=signalling,
+            peer_timeout_s=peer_timeout_s,
+            http_timeout_s=http_timeout_s,
+            ready_timeout_s=ready_timeout_s,
+            peer_options=peer_options,
+        )
+        self._peer_options = peer_options if peer_options is not None else default_peer_options()
+        self._ready_timeout_s = ready_timeout_s
+        self._ready_watch: asyncio.Task[None] | None = None
         self.model_name = model_name
         self.local = local
         self.api_url = api_url if api_url is not None else (LOCAL_BASE_URL if local else DEFAULT_BASE_URL)
@@ -265,12 +283,31 @@ class Reactor(CommandsMixin):
         ice_servers = self._ice_servers if self._ice_servers is not None else await signalling.ice_servers()
         listener = TransportListener(self._on_ready, self._on_connection_lost, self._on_frame, self._on_track)
         transport = self._transport = PeerTransport(
-            self._capabilities.tracks, ice_servers, listener, control=signalling.flow == "connections"
+            self._capabilities.tracks,
+            ice_servers,
+            listener,
+            control=signalling.flow == "connections",
+            peer_options=self._peer_options,
         )
         sdp, mapping = await transport.create_offer()
         answer = await signalling.exchange(sdp, mapping, reoffer=reoffer, max_attempts=self._max_attempts)
         await transport.apply_answer(answer)
         self._transport_ms = (time.monotonic() - began) * 1000
+        if self._ready_timeout_s is not None and not transport.ready:
+            self._ready_watch = self._tasks.spawn(self._watch_ready(transport, self._ready_timeout_s))
+
+    async def _watch_ready(self, transport: PeerTransport, limit_s: float) -> None:
+        """ICE/DTLS can wait for ever on candidates nothing answers: give up after ``limit_s``."""
+        await asyncio.sleep(limit_s)
+        if transport is self._transport and not transport.ready:
+            message = f"Could not establish the media connection in {limit_s:g} s (ICE/DTLS did not complete)"
+            self._report(ReactorError(ErrorCode.GPU_CONNECTION_ERROR, message))
+            self._tasks.spawn(self.disconnect(False))
+
+    def _cancel_ready_watch(self) -> None:
+        watch, self._ready_watch = self._ready_watch, None
+        if watch is not None and watch is not asyncio.current_task():
+            watch.cancel()
 
     async def _finish_op(self, task: asyncio.Task[None], code: ErrorCode, context: str, *, recoverable: bool) -> None:
         """Await a connect/reconnect task: on error report it first, then disconnect, then raise it."""
@@ -306,6 +343,7 @@ class Reactor(CommandsMixin):
             if self._status == "disconnected" and self._session_id is None and self._api is None:
                 return
             await self._stop_live_tasks()
+            self._cancel_ready_watch()
             if not recoverable and self._coordinator is not None and self._session_id is not None:
                 try:
                     await self._coordinator.terminate_session(self._session_id)
@@ -346,6 +384,7 @@ class Reactor(CommandsMixin):
         total_ms = (time.monotonic() - self._started_at) * 1000
         transport_ms = self._transport_ms if self._transport_ms is not None else total_ms - self._session_ms
         self._timings = ConnectionTimings(self._session_ms, transport_ms, total_ms)
+        self._cancel_ready_watch()
         self._set_status("ready")
         self._live_tasks = [self._tasks.spawn(self._monitor(transport))]
         if self._published:  # a reconnect: send again what the caller had published
@@ -369,6 +408,9 @@ class Reactor(CommandsMixin):
             return
         envelope = decode_frame(frame)
         self._emit("runtime_message" if envelope.scope == "runtime" else "message", envelope.payload)
+        refusal = refusal_error(envelope)
+        if refusal is not None:
+            self._report(refusal)  # a refusal must reach the caller, not only the message log
 
     def _on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None:
         if transport is not self._transport:

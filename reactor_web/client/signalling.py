@@ -14,11 +14,18 @@ import logging
 from asyncio import sleep
 from typing import Literal
 
-from reactor_web.client.coordinator import HttpApi, http_failure, parse_json
+from reactor_web.client._http import http_failure, parse_json
+from reactor_web.client.coordinator import HttpApi
 from reactor_web.client.errors import ApiError
 from reactor_web.protocol.capabilities import ProtocolError
 from reactor_web.protocol.constants import SDP_FAST_POLL_S, SDP_POLL_CAP_S, SDP_POLL_INITIAL_S
-from reactor_web.protocol.schemas import IceServer, client_info, parse_ice_servers, parse_sdp_answer, sdp_offer_body
+from reactor_web.protocol.schemas import (
+    IceServer,
+    client_info,
+    parse_ice_servers_body,
+    parse_sdp_answer,
+    sdp_offer_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +52,7 @@ class Signalling:
         if not response.is_success:
             # The JS SDK leaves the body out of this one message (Part A §5.1).
             raise ApiError(f"Failed to fetch ICE servers: {response.status_code}", response.status_code)
-        return parse_ice_servers(parse_json("fetch ICE servers", response))
+        return parse_ice_servers_body(parse_json("fetch ICE servers", response))
 
     async def exchange(self, sdp: str, mapping: list[dict[str, str]], *, reoffer: bool, max_attempts: int) -> str:
         """Send the offer (POST, or PUT when ``reoffer``) and return the answer SDP."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import re
 import time
@@ -19,16 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiortc import (
-    RTCConfiguration,
-    RTCDataChannel,
-    RTCIceServer,
-    RTCPeerConnection,
-    RTCRtpTransceiver,
-    RTCSessionDescription,
-)
+from aiortc import RTCConfiguration, RTCDataChannel, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
+from reactor_web._aiortc import PeerOptions, create_peer_connection, guarded, rtc_ice_servers
 from reactor_web._media import FrameHub, FrameView
 from reactor_web.client.tracks import ReceivedTrack, TrackFeed
 from reactor_web.protocol.capabilities import TrackSpec
@@ -40,6 +33,7 @@ from reactor_web.protocol.constants import (
 )
 from reactor_web.protocol.control import ControlEvent, control_notification, control_request
 from reactor_web.protocol.envelope import encode_envelope
+from reactor_web.protocol.json_safe import JsonInputError, loads
 from reactor_web.protocol.schemas import IceServer, track_mapping_entry
 
 logger = logging.getLogger(__name__)
@@ -71,13 +65,12 @@ class PeerTransport:
         listener: TransportListener,
         *,
         control: bool,
+        peer_options: PeerOptions | None = None,
     ) -> None:
         self.tracks = tracks
         self._listener = listener
-        config = RTCConfiguration(
-            iceServers=[RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in ice_servers]
-        )
-        self.pc = RTCPeerConnection(configuration=config)
+        config = RTCConfiguration(iceServers=rtc_ice_servers(ice_servers))
+        self.pc = create_peer_connection(config, peer_options or PeerOptions())
         # The data channel comes first, with no init (label "data", ordered, reliable, DCEP): Part A §6.1.
         self.data: RTCDataChannel = self.pc.createDataChannel(DATA_CHANNEL_LABEL)
         self.control: RTCDataChannel | None = self.pc.createDataChannel(CONTROL_CHANNEL_LABEL) if control else None
@@ -98,9 +91,9 @@ class PeerTransport:
         # Keyed by str(request_id): reactor-runtime 3.10 echoes the id as a string.
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
-        self.pc.on("connectionstatechange", self._on_connection_state)
-        self.pc.on("track", self._on_track)
-        self.pc.on("datachannel", self._on_remote_channel)
+        self.pc.on("connectionstatechange", guarded(self._on_connection_state))
+        self.pc.on("track", guarded(self._on_track))
+        self.pc.on("datachannel", guarded(self._on_remote_channel))
         self._watch_data_channel(self.data)
         if self.control is not None:
             self._watch_control_channel(self.control)
@@ -234,19 +227,19 @@ class PeerTransport:
         """A channel the runtime opened: listen on it; a non-control one becomes the outgoing data channel,
         as in the JS SDK (Part A §6.6)."""
         if channel.label == CONTROL_CHANNEL_LABEL:
-            channel.on("message", self._on_control_message)
+            channel.on("message", guarded(self._on_control_message))
             return
         self.data = channel
-        channel.on("message", self._on_data_message)
+        channel.on("message", guarded(self._on_data_message))
 
     def _watch_data_channel(self, channel: RTCDataChannel) -> None:
-        channel.on("open", self._on_data_open)
-        channel.on("close", self._stop_ping)
-        channel.on("message", self._on_data_message)
+        channel.on("open", guarded(self._on_data_open))
+        channel.on("close", guarded(self._stop_ping))
+        channel.on("message", guarded(self._on_data_message))
 
     def _watch_control_channel(self, channel: RTCDataChannel) -> None:
-        channel.on("open", self._check_ready)
-        channel.on("message", self._on_control_message)
+        channel.on("open", guarded(self._check_ready))
+        channel.on("message", guarded(self._on_control_message))
 
     def _on_data_open(self) -> None:
         if self._closed:
@@ -310,9 +303,9 @@ class PeerTransport:
 
     def _on_control_message(self, message: str | bytes) -> None:
         try:
-            frame = json.loads(message)
-        except (TypeError, ValueError):
-            logger.warning("control channel: unreadable frame %r", message[:200])
+            frame = loads(message, max_bytes=DEFAULT_MAX_MESSAGE_SIZE, what="control frame")
+        except JsonInputError as exc:
+            logger.warning("control channel: %s: %s", exc.code, exc.message)
             return
         if not isinstance(frame, dict):
             return

@@ -16,7 +16,8 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from reactor_web.client.coordinator import HttpApi, http_failure, parse_json
+from reactor_web.client._http import http_failure, parse_json
+from reactor_web.client.coordinator import HttpApi
 from reactor_web.client.errors import ApiError, ErrorCode, ReactorError, to_reactor_error
 from reactor_web.protocol.capabilities import ProtocolError
 from reactor_web.protocol.schemas import FileRef, UploadSlot

@@ -31,15 +31,26 @@ SDP_FAST_POLL_S: Final = 0.04
 SDP_POLL_CAP_S: Final = 15.0
 SDP_POLL_DEFAULT_MAX_ATTEMPTS: Final = 6
 
-ICE_GATHERING_TIMEOUT_S: Final = 5.0
 PING_INTERVAL_S: Final = 5.0
 STATS_INTERVAL_S: Final = 2.0
-#: A runtime drops a session that has not pinged for this long (Part B §B.2).
+#: A runtime drops a session that has not pinged for this long (Part B §B.2); our runtime's default.
 PING_TIMEOUT_S: Final = 20.0
+#: How long the client waits, after applying the SDP answer, for the peer connection and its data channels
+#: to open (ICE + DTLS + SCTP); past it, connect() reports GPU_CONNECTION_ERROR and disconnects.
+READY_TIMEOUT_S: Final = 30.0
 
 DATA_CHANNEL_LABEL: Final = "data"
 CONTROL_CHANNEL_LABEL: Final = "control"
+#: What the JS SDK assumes when ``pc.sctp.maxMessageSize`` is unknown; also what every aiortc peer advertises
+#: in its SDP (``aiortc.rtcsctptransport.LOCAL_MAX_MESSAGE_SIZE``), so the largest frame our client and relay
+#: accept from the other side.
 DEFAULT_MAX_MESSAGE_SIZE: Final = 262_144
+#: The largest data-channel frame (UTF-8 bytes) our runtime accepts on ``data`` and ``control``. Its SDP
+#: answer advertises exactly this as ``a=max-message-size``, so a client refuses a bigger frame before sending.
+MAX_MESSAGE_SIZE: Final = 65_536
+#: The largest JSON body an HTTP route of the runtime or the coordinator emulation accepts, and the largest
+#: JSON response the client reads (SDP offers and session descriptors are a few KB).
+MAX_JSON_BODY_BYTES: Final = 1_048_576
 
 #: Session states the client treats as terminal while polling (exact, case-sensitive).
 TERMINAL_SESSION_STATES: Final = frozenset({"CLOSED", "INACTIVE"})

@@ -7,7 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from reactor_web.protocol.constants import Scope
+from reactor_web.protocol.constants import DEFAULT_MAX_MESSAGE_SIZE, Scope
+from reactor_web.protocol.json_safe import JsonInputError, loads
 
 _SCOPES: frozenset[str] = frozenset({"application", "runtime"})
 
@@ -84,18 +85,25 @@ class Envelope:
         return self.payload.get("data") if isinstance(self.payload, dict) else None
 
 
-def decode_frame(frame: str | bytes) -> Envelope:
-    """Decode a received frame as Part A §7.3 does.
+def envelope_of(value: Any) -> Envelope:
+    """Classify a decoded JSON value: an enveloped frame gives its scope and inner ``data``; anything else
+    gives ``scope=None`` and the whole value."""
+    if isinstance(value, dict) and value.get("scope") in _SCOPES and value.get("data") is not None:
+        return Envelope(value["scope"], value["data"])
+    return Envelope(None, value)
 
-    A string is JSON-parsed (kept raw if that fails); binary is passed through. An enveloped frame gives
-    its scope and inner ``data``; anything else gives ``scope=None`` and the whole value.
+
+def decode_frame(frame: str | bytes, *, max_bytes: int = DEFAULT_MAX_MESSAGE_SIZE) -> Envelope:
+    """Decode a received frame as Part A §7.3 does, with the hardened decoder (``json_safe``).
+
+    A string is JSON-parsed; one that cannot be (not JSON, or refused: too large, too deep, NaN, a lone
+    surrogate...) is kept raw, as the JS SDK keeps what ``JSON.parse`` refuses. Binary is passed through.
+    Never raises.
     """
     if isinstance(frame, bytes):
         return Envelope(None, frame)
     try:
-        value = json.loads(frame)
-    except ValueError:
+        value = loads(frame, max_bytes=max_bytes, what="frame")
+    except JsonInputError:
         return Envelope(None, frame)
-    if isinstance(value, dict) and value.get("scope") in _SCOPES and value.get("data") is not None:
-        return Envelope(value["scope"], value["data"])
-    return Envelope(None, value)
+    return envelope_of(value)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError, TrackSpec, require_field
+from reactor_web.protocol.checks import check_ice_urls
 from reactor_web.protocol.constants import SDK_TYPE, SDK_VERSION
 
 
@@ -110,8 +111,9 @@ class IceServer:
     credential: str | None = None
 
 
-def parse_ice_servers(obj: Any) -> list[IceServer]:
-    """``GET .../ice_servers`` → ``{"ice_servers":[{"uris":[...],"credentials"?:{...}}]}``."""
+def parse_ice_servers_body(obj: Any) -> list[IceServer]:
+    """The wire form, ``GET .../ice_servers`` → ``{"ice_servers":[{"uris":[...],"credentials"?:{...}}]}``
+    (the inverse of :func:`ice_servers_body`); raises :class:`ProtocolError`."""
     entries = require_field(obj, "ice_servers", list, "ice_servers response")
     servers: list[IceServer] = []
     for i, entry in enumerate(entries):
@@ -131,6 +133,38 @@ def parse_ice_servers(obj: Any) -> list[IceServer]:
         else:
             servers.append(IceServer(uris))
     return servers
+
+
+def parse_ice_server_list(obj: Any, name: str) -> list[IceServer]:
+    """The configuration form (a browser's ``RTCIceServer`` JSON): ``[{"urls": str | [str], "username"?,
+    "credential"?}]``, each URL ``stun:``, ``turn:`` or ``turns:``. Raises ``ValueError`` naming ``name``."""
+    if not isinstance(obj, list):
+        raise ValueError(f'{name} must be a JSON list of {{"urls": [...], ...}} objects')
+    servers = []
+    for i, entry in enumerate(obj):
+        where = f"{name}[{i}]"
+        if not isinstance(entry, dict) or "urls" not in entry:
+            raise ValueError(f'{where} must be an object with "urls"')
+        urls = entry["urls"]
+        urls = check_ice_urls(where, [urls] if isinstance(urls, str) else urls if isinstance(urls, list) else [urls])
+        username, credential = entry.get("username"), entry.get("credential")
+        if not isinstance(username, str | None) or not isinstance(credential, str | None):
+            raise ValueError(f"{where}: username and credential must be strings")
+        servers.append(IceServer(urls, username, credential))
+    return servers
+
+
+def ice_server_list(servers: list[IceServer]) -> list[dict[str, Any]]:
+    """The configuration form of ``servers`` (what a browser's ``RTCPeerConnection`` takes)."""
+    out = []
+    for s in servers:
+        entry: dict[str, Any] = {"urls": list(s.urls)}
+        if s.username is not None:
+            entry["username"] = s.username
+        if s.credential is not None:
+            entry["credential"] = s.credential
+        out.append(entry)
+    return out
 
 
 def ice_servers_body(servers: list[IceServer]) -> dict[str, Any]:

@@ -12,8 +12,6 @@ stops beating is declared dead long before ICE consent would notice (field lesso
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import re
 import time
@@ -23,11 +21,16 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
+from reactor_web._aiortc import PeerOptions, create_peer_connection, default_peer_options, guarded
 from reactor_web._media import FrameHub, FrameView
+from reactor_web.protocol.constants import DEFAULT_MAX_MESSAGE_SIZE, MAX_JSON_BODY_BYTES
+from reactor_web.protocol.json_safe import JsonInputError, loads
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_CHANNEL = "relay"
+#: A tab whose heartbeat stops is released after this long (``REACTOR_HEARTBEAT_TIMEOUT_S``).
+DEFAULT_HEARTBEAT_TIMEOUT_S = 5.0
 # Host candidates hidden behind mDNS names cannot be resolved by the backend; the browser still
 # reaches the backend's own candidates, and the backend learns its address as peer-reflexive.
 _MDNS_CANDIDATE = re.compile(r"^a=candidate:.* [0-9a-f-]+\.local .*$\r?\n?", re.MULTILINE | re.IGNORECASE)
@@ -48,10 +51,10 @@ class RelayOffer:
     @classmethod
     def parse(cls, raw: str | dict[str, Any]) -> RelayOffer:
         try:
-            obj = json.loads(raw) if isinstance(raw, str) else raw
+            obj = loads(raw, max_bytes=MAX_JSON_BODY_BYTES, what="relay offer") if isinstance(raw, str) else raw
             sdp, model_mid = obj["sdp"], obj["model_mid"]
             webcam_mid = obj.get("webcam_mid")
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # JsonInputError is a ValueError
             raise OfferError(f"relay offer must be JSON with 'sdp' and 'model_mid': {exc}") from exc
         if not isinstance(sdp, str) or not sdp.startswith("v=0") or not isinstance(model_mid, str):
             raise OfferError("relay offer: 'sdp' is not an SDP document")
@@ -66,14 +69,16 @@ class BrowserPeer:
         self,
         *,
         ice_servers: list[RTCIceServer] | None = None,
-        heartbeat_timeout_s: float = 5.0,
+        heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S,
         on_dead: Callable[[], Awaitable[None]] | None = None,
+        peer_options: PeerOptions | None = None,
     ) -> None:
         #: Frames for the page; the tab sets its source (a view of the GPU session's video).
         self.model_video = FrameHub("video", name="model_video")
         #: The page's camera; it reads the browser's track itself, so it stamps frames on the media clock.
         self.webcam = FrameHub("video", name="webcam", restamp=True)
         self._ice_servers = ice_servers or []
+        self._peer_options = peer_options or default_peer_options()
         self._heartbeat_timeout_s = heartbeat_timeout_s
         self._on_dead = on_dead
         self._pc: RTCPeerConnection | None = None
@@ -93,20 +98,23 @@ class BrowserPeer:
         if self._closed:
             raise OfferError("this tab's relay is closed")
         await self._close_pc()
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+        pc = create_peer_connection(RTCConfiguration(iceServers=self._ice_servers), self._peer_options)
         self._pc = pc
 
         @pc.on("track")
+        @guarded
         def on_track(track: Any) -> None:
             if track.kind == "video":
                 self.webcam.set_source(track)
 
         @pc.on("datachannel")
+        @guarded
         def on_datachannel(channel: Any) -> None:
             if channel.label == HEARTBEAT_CHANNEL:
-                channel.on("message", self._on_heartbeat)
+                channel.on("message", guarded(self._on_heartbeat))
 
         @pc.on("connectionstatechange")
+        @guarded
         async def on_state() -> None:
             logger.info("relay peer %s", pc.connectionState)
 
@@ -133,12 +141,15 @@ class BrowserPeer:
     def _on_heartbeat(self, message: str | bytes) -> None:
         self._last_beat = time.monotonic()
         if isinstance(message, str) and message.startswith("{"):
-            with contextlib.suppress(ValueError):
-                beat = json.loads(message)
-                # Only every other beat carries the page's getStats: a bare beat must not blank them.
-                stats = beat.get("stats") if isinstance(beat, dict) else None
-                if isinstance(stats, dict) and self.on_browser_stats is not None:
-                    self.on_browser_stats(stats)
+            try:
+                beat = loads(message, max_bytes=DEFAULT_MAX_MESSAGE_SIZE, what="heartbeat")
+            except JsonInputError as exc:
+                logger.warning("relay heartbeat: %s: %s", exc.code, exc.message)
+                return
+            # Only every other beat carries the page's getStats: a bare beat must not blank them.
+            stats = beat.get("stats") if isinstance(beat, dict) else None
+            if isinstance(stats, dict) and self.on_browser_stats is not None:
+                self.on_browser_stats(stats)
 
     async def _watch(self) -> None:
         while not self._closed:

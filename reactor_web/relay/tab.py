@@ -21,12 +21,12 @@ from typing import Any
 from aiortc import RTCIceServer
 
 from reactor_web.client import Reactor, ReactorError, TokenProvider
-from reactor_web.client.stats import ConnectionStats
+from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.protocol.constants import STATS_INTERVAL_S, WEBCAM_TRACK
 from reactor_web.protocol.schemas import IceServer
 from reactor_web.relay.inbox import TabInbox
-from reactor_web.relay.peer import BrowserPeer, RelayOffer
+from reactor_web.relay.peer import DEFAULT_HEARTBEAT_TIMEOUT_S, BrowserPeer, RelayOffer
 from reactor_web.relay.retry import Retrier, RetryPolicy
 from reactor_web.tasks import OwnedTasks
 
@@ -48,9 +48,9 @@ class TabSettings:
     browser_ice_servers: list[RTCIceServer] = field(default_factory=list)
     #: Replaces the GPU leg's ICE servers (None: the ones the runtime or coordinator hands out).
     gpu_ice_servers: list[IceServer] | None = None
-    heartbeat_timeout_s: float = 5.0
+    heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S
     #: Silence on the GPU leg before the session counts as lost (the client's watchdog).
-    peer_timeout_s: float = 15.0
+    peer_timeout_s: float = DEFAULT_PEER_TIMEOUT_S
     #: Retry by itself after a recoverable failure (the tab's switch can change it).
     auto_retry: bool = False
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)

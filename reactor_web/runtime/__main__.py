@@ -13,7 +13,7 @@ import secrets
 
 import uvicorn
 
-from reactor_web.runtime.config import RuntimeConfig
+from reactor_web.runtime.config import STAMP_FRAMES_ENV, RuntimeConfig
 from reactor_web.runtime.coordinator import CoordinatorConfig, create_coordinator_app
 from reactor_web.runtime.server import create_app
 
@@ -24,7 +24,8 @@ API_KEYS_ENV = "REACTOR_COORDINATOR_API_KEYS"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults, coordinator = RuntimeConfig(), CoordinatorConfig()
+    """The command line; defaults are the configs' own (read without building one, which validates)."""
+    defaults, coordinator = RuntimeConfig, CoordinatorConfig
     parser = argparse.ArgumentParser(prog="python -m reactor_web.runtime", description=__doc__)
     parser.add_argument("--host", default=defaults.host)
     parser.add_argument(
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--stamp-frames",
         action=argparse.BooleanOptionalAction,
-        default=defaults.stamp_frames,
+        default=os.environ.get(STAMP_FRAMES_ENV) == "1",
         help="draw the render time into every frame (default: on when REACTOR_RUNTIME_STAMP_FRAMES=1)",
     )
     group = parser.add_argument_group("coordinator emulation")
@@ -100,16 +101,45 @@ def coordinator_config(args: argparse.Namespace) -> CoordinatorConfig:
     )
 
 
+#: Option names as the command line spells them, for the config fields they set.
+_OPTION_OF_FIELD = {
+    "port": "--port",
+    "max_sessions": "--max-sessions",
+    "width": "--width",
+    "height": "--height",
+    "fps": "--fps",
+    "ping_timeout_s": "--ping-timeout",
+    "model_name": "--model-name",
+    "max_upload_bytes": "--max-upload-bytes",
+    "max_session_upload_bytes": "--max-session-upload-bytes",
+    "gpus": "--gpus",
+    "max_sessions_per_key": "--max-sessions-per-key",
+    "token_ttl_s": "--token-ttl-s",
+    "api_keys": "--api-key",
+    "stamped frames": "--stamp-frames/--width",
+}
+
+
+def _name_option(message: str) -> str:
+    """A config error with the field replaced by the option that set it (``width`` → ``--width``)."""
+    field_name = next((f for f in _OPTION_OF_FIELD if message.startswith(f + " ")), None)
+    return message if field_name is None else _OPTION_OF_FIELD[field_name] + message[len(field_name) :]
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Parse the options, validate them (a bad one exits with status 2 and a message naming it), serve."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
-    config: CoordinatorConfig | RuntimeConfig
-    if args.coordinator:
-        config = coordinator_config(args)
-        app = create_coordinator_app(config)
-    else:
-        config = runtime_config(args)
-        app = create_app(config)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.coordinator:
+            config: RuntimeConfig | CoordinatorConfig = coordinator_config(args)
+            runtime_config(args)  # the workers' options: refused here rather than in every worker
+        else:
+            config = runtime_config(args)
+    except ValueError as exc:
+        parser.error(_name_option(str(exc)))
+    app = create_coordinator_app(config) if isinstance(config, CoordinatorConfig) else create_app(config)
     uvicorn.run(app, host=config.host, port=config.port, log_level="info")
 
 

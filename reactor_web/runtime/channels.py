@@ -1,30 +1,34 @@
 """Frames on a session's data channels: the ``data`` envelope (Part A §7) and ``control`` (Part B §B.2).
 
-A bad frame (binary, not JSON, too large, wrong shape) gets a runtime-scope
-``{"type":"error","data":{"code","message"}}`` reply on the channel it came in on; it never ends the session.
+A bad frame gets a runtime-scope ``{"type":"error","data":{"code","message"}}`` reply on the channel it came
+in on and never ends the session. Codes: ``MESSAGE_TOO_LARGE`` (over :data:`MAX_MESSAGE_SIZE` bytes, the
+size the runtime's SDP answer advertises), ``DECODE_FAILED`` (binary, not UTF-8, not JSON, or refused by
+:mod:`reactor_web.protocol.json_safe`: nesting, huge numbers, NaN, lone surrogates), ``INVALID_MESSAGE``
+(wrong shape), ``UNKNOWN_MESSAGE_TYPE``, ``UNKNOWN_UPLOAD``, and ``INTERNAL_ERROR`` if handling a frame
+failed unexpectedly. A refused command gets the model's application-scope error (``UNKNOWN_COMMAND``,
+``INVALID_COMMAND``...), which names the ``command``.
+
+The handler sees its session through :class:`SessionView` only, so it does not depend on ``session.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine, Mapping
+from typing import Any, Protocol
 
 from aiortc import RTCDataChannel
 
+from reactor_web.protocol.capabilities import Capabilities
+from reactor_web.protocol.constants import MAX_MESSAGE_SIZE
 from reactor_web.protocol.control import control_response
-from reactor_web.protocol.envelope import decode_frame, encode_envelope
+from reactor_web.protocol.envelope import encode_envelope, envelope_of
+from reactor_web.protocol.json_safe import JsonInputError, loads
 from reactor_web.protocol.validation import merge_uploads
 
-if TYPE_CHECKING:
-    from reactor_web.runtime.session import Connection, RuntimeSession
-
 log = logging.getLogger(__name__)
-
-#: Frames larger than this are refused: commands are small JSON; files go through uploads.
-MAX_FRAME_BYTES = 64 * 1024
 #: How long a closing session waits for its goodbye frames to leave.
 FLUSH_TIMEOUT_S = 0.5
 _INVALID = object()
@@ -54,21 +58,93 @@ async def flush(channels: list[RTCDataChannel], limit_s: float = FLUSH_TIMEOUT_S
                 await asyncio.gather(*waiting)
 
 
-class ChannelHandler:
-    """Dispatches the frames of one session's channels."""
+class ModelMessageView(Protocol):
+    """What the handler reads of a model's reply (``model.ModelMessage``)."""
 
-    def __init__(self, session: RuntimeSession) -> None:
+    @property
+    def type(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def broadcast(self) -> bool: ...
+
+
+class ModelView(Protocol):
+    """The model's command entry point (``model.DemoModel.handle_command``)."""
+
+    def handle_command(
+        self, name: str, data: Any, files: Mapping[str, bytes] | None = None
+    ) -> list[Any]: ...  # list[ModelMessageView]
+
+
+class UploadView(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def data(self) -> bytes | None: ...
+
+
+class PausableTrack(Protocol):
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+
+
+class ConnectionView(Protocol):
+    """One client connection of the session (``session.Connection``)."""
+
+    @property
+    def cid(self) -> int: ...
+    @property
+    def outbound(self) -> Mapping[str, PausableTrack]: ...
+
+
+class SessionView(Protocol):
+    """The members of a runtime session the channel handler uses (``session.RuntimeSession``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def capabilities(self) -> Capabilities: ...
+    @property
+    def schema(self) -> dict[str, Any]: ...
+    @property
+    def model(self) -> ModelView: ...
+    @property
+    def uploads(self) -> Mapping[str, UploadView]: ...
+    @property
+    def publishers(self) -> dict[str, int]: ...
+
+    def spawn(self, conn: Any, coro: Coroutine[Any, Any, None]) -> None: ...
+    def broadcast(self, text: str) -> None: ...
+    def alive(self) -> None: ...
+    def release_publisher(self, conn: Any, name: str) -> None: ...
+
+
+class ChannelHandler:
+    """Dispatches the frames of one session's channels; never raises into aiortc."""
+
+    def __init__(self, session: SessionView) -> None:
         self._session = session
         #: Commands take effect one at a time, in the order they came (asyncio.Lock wakes waiters FIFO).
         self._command_order = asyncio.Lock()
 
     # ------------------------------------------------------------------ data
 
-    def on_data(self, conn: Connection, channel: RTCDataChannel, frame: str | bytes) -> None:
+    def on_data(self, conn: ConnectionView, channel: RTCDataChannel, frame: str | bytes) -> None:
+        """A ``data`` channel frame: a command (application scope) or a runtime message."""
+        try:
+            self._on_data(conn, channel, frame)
+        except Exception:
+            log.exception("session %s: handling a data frame failed", self._session.id)
+            self._error(channel, "INTERNAL_ERROR", "the runtime could not handle this frame")
+
+    def _on_data(self, conn: ConnectionView, channel: RTCDataChannel, frame: str | bytes) -> None:
         value = self._parse(channel, frame)
         if value is _INVALID:
             return
-        envelope = decode_frame(frame)
+        envelope = envelope_of(value)
         if envelope.scope is None or envelope.type is None:
             self._error(channel, "INVALID_MESSAGE", 'expected {"scope":"application"|"runtime","data":{"type":...}}')
             return
@@ -77,7 +153,7 @@ class ChannelHandler:
         else:
             self._on_runtime(channel, envelope.type, envelope.data)
 
-    def _on_command(self, conn: Connection, channel: RTCDataChannel, name: str, data: Any, uploads: Any) -> None:
+    def _on_command(self, conn: ConnectionView, channel: RTCDataChannel, name: str, data: Any, uploads: Any) -> None:
         """Hand a command to the model with the envelope's ``uploads`` merged back into its data (where the
         model's schema validates them) and the bytes of this session's completed uploads they name."""
         files: dict[str, bytes] = {}
@@ -92,11 +168,17 @@ class ChannelHandler:
     async def _run_command(self, channel: RTCDataChannel, name: str, data: Any, files: dict[str, bytes]) -> None:
         model = self._session.model
         async with self._command_order:
-            if files:
-                # Decoding an image can take a while: off the event loop, which every session's media needs.
-                messages = await asyncio.to_thread(model.handle_command, name, data, files)
-            else:
-                messages = model.handle_command(name, data, files)
+            try:
+                if files:
+                    # Decoding an image can take a while: off the event loop, which every session's media needs.
+                    messages = await asyncio.to_thread(model.handle_command, name, data, files)
+                else:
+                    messages = model.handle_command(name, data, files)
+            except Exception:
+                log.exception("session %s: command %r failed", self._session.id, name[:80])
+                error = {"code": "INTERNAL_ERROR", "message": "the model failed on this command", "command": name}
+                send_text(channel, encode_envelope("application", "error", error))
+                return
         for message in messages:
             text = encode_envelope("application", message.type, message.data)
             if message.broadcast:
@@ -127,7 +209,15 @@ class ChannelHandler:
 
     # --------------------------------------------------------------- control
 
-    def on_control(self, conn: Connection, channel: RTCDataChannel, frame: str | bytes) -> None:
+    def on_control(self, conn: ConnectionView, channel: RTCDataChannel, frame: str | bytes) -> None:
+        """A ``control`` channel frame (Part B §B.2): a request (answered) or a notification."""
+        try:
+            self._on_control(conn, channel, frame)
+        except Exception:
+            log.exception("session %s: handling a control frame failed", self._session.id)
+            self._error(channel, "INTERNAL_ERROR", "the runtime could not handle this frame")
+
+    def _on_control(self, conn: ConnectionView, channel: RTCDataChannel, frame: str | bytes) -> None:
         value = self._parse(channel, frame)
         if value is _INVALID:
             return
@@ -150,7 +240,7 @@ class ChannelHandler:
         else:
             self._error(channel, "INVALID_MESSAGE", 'expected a control frame with "type" request or notification')
 
-    def _control_request(self, conn: Connection, method: str, name: Any) -> dict[str, str] | None:
+    def _control_request(self, conn: ConnectionView, method: str, name: Any) -> dict[str, str] | None:
         """Handle a request; returns the response's ``error`` or None on success."""
         session = self._session
         if method != "publish_track":
@@ -164,7 +254,7 @@ class ChannelHandler:
         log.info("session %s connection %d: publishes %s", session.id, conn.cid, spec.name)
         return None
 
-    def _control_notification(self, conn: Connection, event: Any, name: str) -> bool:
+    def _control_notification(self, conn: ConnectionView, event: Any, name: str) -> bool:
         if event in ("pause_track", "resume_track") and name in conn.outbound:
             track = conn.outbound[name]
             track.pause() if event == "pause_track" else track.resume()
@@ -177,17 +267,19 @@ class ChannelHandler:
     # --------------------------------------------------------------- helpers
 
     def _parse(self, channel: RTCDataChannel, frame: str | bytes) -> Any:
-        """JSON-decode a text frame, or reply with an error and return ``_INVALID``."""
+        """Decode a text frame with the hardened decoder, or reply with its error and return ``_INVALID``."""
         if isinstance(frame, bytes):
-            self._error(channel, "DECODE_FAILED", "binary frames are not supported: send JSON text (protocol v0)")
-            return _INVALID
-        if len(frame) > MAX_FRAME_BYTES or len(frame.encode()) > MAX_FRAME_BYTES:
-            self._error(channel, "MESSAGE_TOO_LARGE", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+            try:
+                frame.decode("utf-8")
+                detail = "binary frames are not supported: send JSON text (protocol v0)"
+            except UnicodeDecodeError:  # also a text frame that was not UTF-8 (``_aiortc`` delivers it as binary)
+                detail = "the frame is not UTF-8 text: send JSON text (protocol v0)"
+            self._error(channel, "DECODE_FAILED", detail)
             return _INVALID
         try:
-            return json.loads(frame)
-        except ValueError as exc:
-            self._error(channel, "DECODE_FAILED", f"invalid JSON: {exc}")
+            return loads(frame, max_bytes=MAX_MESSAGE_SIZE, what="frame")
+        except JsonInputError as exc:
+            self._error(channel, exc.code, exc.message)
             return _INVALID
 
     def _error(self, channel: RTCDataChannel, code: str, message: str) -> None:

@@ -6,8 +6,8 @@ Every error is JSON ``{"error": {"code", "message"}}`` with a 4xx status; bad in
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,9 +20,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reactor_web.ice import apply_host_address_override
-from reactor_web.jitter import install_low_latency_jitter_buffer
-from reactor_web.protocol.constants import HEADER_API_ACCEPT_VERSION, HEADER_API_VERSION, HEADER_WEBRTC_VERSION
+from reactor_web.protocol.constants import (
+    HEADER_API_ACCEPT_VERSION,
+    HEADER_API_VERSION,
+    HEADER_WEBRTC_VERSION,
+    MAX_JSON_BODY_BYTES,
+    MAX_MESSAGE_SIZE,
+)
+from reactor_web.protocol.json_safe import JsonInputError, loads
 from reactor_web.protocol.schemas import ice_servers_body
 from reactor_web.runtime.config import RuntimeConfig
 from reactor_web.runtime.manager import SessionManager, TooManySessions
@@ -30,13 +35,13 @@ from reactor_web.runtime.session import Connection, RuntimeSession, SignallingEr
 
 log = logging.getLogger(__name__)
 
-#: JSON bodies (SDP offers are a few KB) larger than this are refused.
-MAX_JSON_BODY = 1024 * 1024
 #: A session holds at most this many Part B connections (each may own a peer connection).
 MAX_CONNECTIONS_PER_SESSION = 8
 
 
-class ApiError(Exception):
+class RouteError(Exception):
+    """A refused request: becomes ``{"error": {"code", "message"}}`` with the 4xx ``status``."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -49,7 +54,7 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError | SignallingError)
+    assert isinstance(exc, RouteError | SignallingError)
     log.warning("%s %s → %d %s: %s", request.method, request.url.path, exc.status, exc.code, exc.message)
     return error_response(exc.status, exc.code, exc.message)
 
@@ -61,47 +66,64 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, str(exc.detail))
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
+async def server_error(request: Request, exc: Exception) -> Response:
+    """An unexpected failure: logged with its traceback, answered with a coded JSON 500 (never a trace)."""
     log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
     return error_response(500, "SERVER_ERROR", "internal error")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, at most ``limit`` bytes (413 ``BODY_TOO_LARGE``; a ``Content-Length`` over the
+    limit is refused before reading, a malformed one is a 400 ``INVALID_HEADER``)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise RouteError(400, "INVALID_HEADER", "Content-Length must be a non-negative integer")
+        if int(declared) > limit:
+            raise RouteError(413, "BODY_TOO_LARGE", f"request bodies are limited to {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise ApiError(413, "BODY_TOO_LARGE", f"request bodies are limited to {limit} bytes")
+            raise RouteError(413, "BODY_TOO_LARGE", f"request bodies are limited to {limit} bytes")
     return bytes(body)
 
 
 async def read_json(request: Request) -> Any:
     """The JSON body, or None when the body is empty (the JS SDK posts some requests without one)."""
-    body = await read_body(request, MAX_JSON_BODY)
+    body = await read_body(request, MAX_JSON_BODY_BYTES)
     if not body.strip():
         return None
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "INVALID_JSON", f"request body is not JSON: {exc}") from None
+        return loads(body, max_bytes=MAX_JSON_BODY_BYTES, what="request body")
+    except JsonInputError as exc:
+        raise RouteError(400, "INVALID_JSON", exc.message) from None
+
+
+_MAX_MESSAGE_SIZE_LINE = re.compile(r"^a=max-message-size:\d+\r?$", re.MULTILINE)
+
+
+def advertise_max_message_size(sdp: str, limit: int = MAX_MESSAGE_SIZE) -> str:
+    """The SDP with its ``a=max-message-size`` set to what the runtime enforces (aiortc writes its own
+    receive limit, 262144, which the channel handler does not accept)."""
+    return _MAX_MESSAGE_SIZE_LINE.sub(f"a=max-message-size:{limit}", sdp)
 
 
 def create_app(config: RuntimeConfig) -> Starlette:
     """A fresh runtime app with its own session registry."""
-    install_low_latency_jitter_buffer()  # the webcam reaches the model one frame interval sooner
     manager = SessionManager(config)
 
     def session_or_404(request: Request) -> RuntimeSession:
         session = manager.get(request.path_params["sid"])
         if session is None:
-            raise ApiError(404, "SESSION_NOT_FOUND", f"no session {request.path_params['sid']!r}")
+            raise RouteError(404, "SESSION_NOT_FOUND", f"no session {request.path_params['sid']!r}")
         return session
 
     def connection_or_404(request: Request) -> tuple[RuntimeSession, Connection]:
         session = session_or_404(request)
         conn = session.connections.get(request.path_params["cid"])
         if conn is None:
-            raise ApiError(404, "CONNECTION_NOT_FOUND", f"no connection {request.path_params['cid']} in this session")
+            raise RouteError(404, "CONNECTION_NOT_FOUND", f"no connection {request.path_params['cid']} in this session")
         return session, conn
 
     # ---------------------------------------------------------------- sessions
@@ -111,7 +133,7 @@ def create_app(config: RuntimeConfig) -> Starlette:
         try:
             session = await manager.create()
         except TooManySessions as exc:
-            raise ApiError(409, "TOO_MANY_SESSIONS", str(exc)) from None
+            raise RouteError(409, "TOO_MANY_SESSIONS", str(exc)) from None
         return JSONResponse(manager.descriptor(session))
 
     async def stop_session(request: Request) -> Response:
@@ -119,10 +141,10 @@ def create_app(config: RuntimeConfig) -> Starlette:
         # so that a malformed request can never stop someone else's session.
         body = await read_json(request)
         if body is not None and not isinstance(body, dict):
-            raise ApiError(400, "INVALID_BODY", 'expected {"session_id": "..."} or no body')
+            raise RouteError(400, "INVALID_BODY", 'expected {"session_id": "..."} or no body')
         sid = body.get("session_id") if body is not None else None
         if sid is not None and not (isinstance(sid, str) and sid):
-            raise ApiError(400, "INVALID_BODY", "session_id must be a non-empty string")
+            raise RouteError(400, "INVALID_BODY", "session_id must be a non-empty string")
         if sid is not None:
             stopped = [sid] if await manager.stop(sid, "stop_session") else []
         elif len(manager.sessions) <= 1:
@@ -130,7 +152,7 @@ def create_app(config: RuntimeConfig) -> Starlette:
             for one in stopped:
                 await manager.stop(one, "stop_session")
         else:
-            raise ApiError(400, "SESSION_ID_REQUIRED", "several sessions are running: say which in session_id")
+            raise RouteError(400, "SESSION_ID_REQUIRED", "several sessions are running: say which in session_id")
         return JSONResponse({"stopped": stopped})
 
     async def get_session(request: Request) -> Response:
@@ -150,6 +172,8 @@ def create_app(config: RuntimeConfig) -> Starlette:
                 "state": "busy" if full else "available",
                 "sessions": len(manager.sessions),
                 "max_sessions": config.max_sessions,
+                "max_upload_bytes": config.max_upload_bytes,
+                "max_message_size": MAX_MESSAGE_SIZE,
             }
         )
 
@@ -167,7 +191,7 @@ def create_app(config: RuntimeConfig) -> Starlette:
         if request.method == "GET":
             conn = session.flat_connection(create=False)
             if conn is None:
-                raise ApiError(404, "NO_OFFER", "no SDP offer was sent for this session")
+                raise RouteError(404, "NO_OFFER", "no SDP offer was sent for this session")
             return answer_response(conn, with_cid=False)
         conn = session.flat_connection(create=True)
         assert conn is not None  # create=True always gives one
@@ -177,7 +201,7 @@ def create_app(config: RuntimeConfig) -> Starlette:
         session = session_or_404(request)
         await read_json(request)
         if len(session.connections) >= MAX_CONNECTIONS_PER_SESSION:
-            raise ApiError(409, "TOO_MANY_CONNECTIONS", f"at most {MAX_CONNECTIONS_PER_SESSION} per session")
+            raise RouteError(409, "TOO_MANY_CONNECTIONS", f"at most {MAX_CONNECTIONS_PER_SESSION} per session")
         conn = session.new_connection(registered=True)
         return JSONResponse({"connection_id": conn.cid, "track_map": manager.track_map()}, status_code=201)
 
@@ -190,7 +214,7 @@ def create_app(config: RuntimeConfig) -> Starlette:
         session, conn = connection_or_404(request)
         if request.method == "GET":
             if conn.pc is None and conn.answer is None and conn.error is None:
-                raise ApiError(404, "NO_OFFER", "no SDP offer was sent on this connection")
+                raise RouteError(404, "NO_OFFER", "no SDP offer was sent on this connection")
             return answer_response(conn, with_cid=True)
         return await take_offer(request, session, conn)
 
@@ -204,9 +228,9 @@ def create_app(config: RuntimeConfig) -> Starlette:
             raise conn.error
         if conn.answer is None:
             if conn.pc is None:
-                raise ApiError(404, "NO_OFFER", "no SDP offer is pending (the peer connection was closed)")
+                raise RouteError(404, "NO_OFFER", "no SDP offer is pending (the peer connection was closed)")
             return JSONResponse({"status": "pending"}, status_code=202)
-        body: dict[str, Any] = {"sdp_answer": conn.answer}
+        body: dict[str, Any] = {"sdp_answer": advertise_max_message_size(conn.answer)}
         if with_cid:
             body["connection_id"] = conn.cid
         return JSONResponse(body)
@@ -220,11 +244,11 @@ def create_app(config: RuntimeConfig) -> Starlette:
         size = body.get("size") if isinstance(body, dict) else None
         mime_type = body.get("mime_type", "application/octet-stream") if isinstance(body, dict) else None
         if not isinstance(name, str) or not name or not isinstance(mime_type, str):
-            raise ApiError(400, "INVALID_BODY", 'expected {"name": string, "size": integer, "mime_type": string}')
+            raise RouteError(400, "INVALID_BODY", 'expected {"name": string, "size": integer, "mime_type": string}')
         if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
-            raise ApiError(400, "INVALID_BODY", "size must be a positive integer")
+            raise RouteError(400, "INVALID_BODY", "size must be a positive integer")
         if size > config.max_upload_bytes:
-            raise ApiError(413, "UPLOAD_TOO_LARGE", f"uploads are limited to {config.max_upload_bytes} bytes")
+            raise RouteError(413, "UPLOAD_TOO_LARGE", f"uploads are limited to {config.max_upload_bytes} bytes")
         upload = Upload(str(uuid.uuid4()), name, size, mime_type)
         manager.add_upload(session, upload)
         base = str(request.base_url).rstrip("/")
@@ -240,21 +264,20 @@ def create_app(config: RuntimeConfig) -> Starlette:
     async def put_upload(request: Request) -> Response:
         upload = manager.find_upload(request.path_params["uid"])
         if upload is None:
-            raise ApiError(404, "UPLOAD_NOT_FOUND", "no such upload slot")
+            raise RouteError(404, "UPLOAD_NOT_FOUND", "no such upload slot")
         if upload.data is not None:
-            raise ApiError(409, "ALREADY_UPLOADED", "this upload slot has already been filled")
+            raise RouteError(409, "ALREADY_UPLOADED", "this upload slot has already been filled")
         try:
             data = await read_body(request, upload.size)
-        except ApiError:
-            raise ApiError(400, "SIZE_MISMATCH", f"expected {upload.size} bytes, got more") from None
+        except RouteError:
+            raise RouteError(400, "SIZE_MISMATCH", f"expected {upload.size} bytes, got more") from None
         if len(data) != upload.size:
-            raise ApiError(400, "SIZE_MISMATCH", f"expected {upload.size} bytes, got {len(data)}")
+            raise RouteError(400, "SIZE_MISMATCH", f"expected {upload.size} bytes, got {len(data)}")
         upload.data = data
         return JSONResponse({"presigned_id": upload.presigned_id, "size": upload.size})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        apply_host_address_override()
         try:
             yield
         finally:
@@ -294,10 +317,10 @@ def create_app(config: RuntimeConfig) -> Starlette:
         middleware=[cors],
         lifespan=lifespan,
         exception_handlers={
-            ApiError: _api_error,
+            RouteError: _api_error,
             SignallingError: _api_error,
             HTTPException: _http_error,
-            Exception: _server_error,
+            Exception: server_error,
         },
     )
     app.state.manager = manager

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import av
-from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from av.frame import Frame
 
+from reactor_web._aiortc import create_peer_connection, guarded, rtc_ice_servers
 from reactor_web._media import drain
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
 from reactor_web.protocol.constants import CONTROL_CHANNEL_LABEL, DATA_CHANNEL_LABEL
@@ -135,9 +136,9 @@ class RuntimeSession:
             if self.closed:
                 raise SignallingError(404, "SESSION_NOT_FOUND", "the session has ended")
             await self._reset_connection(conn)
-            servers = [RTCIceServer(s.urls, s.username, s.credential) for s in self.config.ice_servers]
+            servers = rtc_ice_servers(self.config.ice_servers)
             # An explicit (possibly empty) list: aiortc would otherwise gather against a public STUN server.
-            pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+            pc = create_peer_connection(RTCConfiguration(iceServers=servers), self.config.peer_options)
             conn.pc = pc
             self._watch_peer(conn, pc)
             try:
@@ -219,6 +220,7 @@ class RuntimeSession:
 
     def _watch_peer(self, conn: Connection, pc: RTCPeerConnection) -> None:
         @pc.on("datachannel")
+        @guarded
         def on_datachannel(channel: RTCDataChannel) -> None:
             if conn.pc is not pc:
                 return
@@ -228,13 +230,14 @@ class RuntimeSession:
                 channel.on(
                     "close", lambda: conn.data_channels.remove(channel) if channel in conn.data_channels else None
                 )
-                channel.on("message", lambda m: self._channels.on_data(conn, channel, m))
+                channel.on("message", guarded(lambda m: self._channels.on_data(conn, channel, m), "data frame"))
             elif channel.label == CONTROL_CHANNEL_LABEL:
-                channel.on("message", lambda m: self._channels.on_control(conn, channel, m))
+                channel.on("message", guarded(lambda m: self._channels.on_control(conn, channel, m), "control frame"))
             else:
                 log.info("session %s: ignoring data channel %r", self.id, channel.label)
 
         @pc.on("connectionstatechange")
+        @guarded
         async def on_state() -> None:
             if conn.pc is not pc:
                 return  # a peer connection we replaced or closed ourselves

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from reactor_web.protocol.capabilities import Capabilities
-from reactor_web.protocol.controls import CommandControls, FieldControl
 from reactor_web.protocol.schemas import FileRef
 from reactor_web.protocol.validation import CommandValidationError, validate_command
+from reactor_web.ui.control_specs import CommandControls, FieldControl
 
 #: Name of the hidden input that tells the backend which command a submitted form is for.
 COMMAND_KEY = "__command"

@@ -20,10 +20,10 @@ import reflex as rx
 
 from reactor_web.client import ReactorError
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
-from reactor_web.protocol.controls import CommandControls, FieldControl, control_specs
 from reactor_web.protocol.schemas import FileRef
 from reactor_web.relay.tab import TabSession
 from reactor_web.ui.command_form import COMMAND_KEY, check, form_to_data
+from reactor_web.ui.control_specs import CommandControls, FieldControl, control_specs
 from reactor_web.ui.state import ReactorState
 
 #: "Sent" notes quote the data, cut to this length.

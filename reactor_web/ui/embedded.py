@@ -19,7 +19,6 @@ from typing import Any
 import reflex as rx
 
 from reactor_web.client import fetch_jwt
-from reactor_web.jitter import install_low_latency_jitter_buffer
 from reactor_web.relay.registry import tabs
 from reactor_web.relay.tab import TabSettings
 from reactor_web.runtime.process import RuntimeProcess
@@ -68,7 +67,6 @@ def embedded_runtime() -> RuntimeProcess | None:
 async def model_endpoint() -> AsyncIterator[None]:
     """Reflex lifespan task: own the embedded runtime (if needed) and every tab's session."""
     global _runtime_url, _embedded
-    install_low_latency_jitter_buffer()  # for the relay's camera leg (the client installs it too)
     process: RuntimeProcess | None = None
     if settings.runtime_url is None and not settings.production:
         process = RuntimeProcess()

@@ -131,6 +131,10 @@ async def test_bad_data_channel_frames_get_errors_and_the_session_lives(runtime:
         ('{"scope": "nowhere", "data": {"type": "x"}}', "INVALID_MESSAGE"),
         ("[" * 200_000, "MESSAGE_TOO_LARGE"),
     ]:
+        assert peer.pc is not None and peer.pc.sctp is not None
+        # The answer advertises 65536 bytes, so aiortc itself refuses the big frame: lift that to see the
+        # runtime enforce what it advertises.
+        peer.pc.sctp._remote_max_message_size = 0
         peer.send_raw(frame)
         await peer.messages.wait_for(is_msg("runtime", "error", code=code))
     peer.send("application", "fly_away", {})

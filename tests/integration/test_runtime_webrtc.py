@@ -86,6 +86,10 @@ async def test_commands_and_runtime_messages(runtime: httpx.AsyncClient) -> None
     await peer.messages.wait_for(is_msg("runtime", "error", code="DECODE_FAILED"))
     peer.send_raw('{"hello": 1}')
     await peer.messages.wait_for(is_msg("runtime", "error", code="INVALID_MESSAGE"))
+    assert peer.pc is not None and peer.pc.sctp is not None
+    with pytest.raises(ValueError, match="65536"):  # the runtime advertises its limit: aiortc refuses first
+        peer.send_raw("x" * 100_000)
+    peer.pc.sctp._remote_max_message_size = 0  # a peer that ignores the advertised limit is refused too
     peer.send_raw("x" * 100_000)
     await peer.messages.wait_for(is_msg("runtime", "error", code="MESSAGE_TOO_LARGE"))
 

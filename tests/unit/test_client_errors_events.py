@@ -61,7 +61,7 @@ def test_parse_retry_after() -> None:
 def test_error_to_dict() -> None:
     error = ReactorError(ErrorCode.AUTHENTICATION_FAILED, "no", component="coordinator", recoverable=False)
     data = error.to_dict()
-    assert list(data) == ["code", "message", "component", "recoverable", "retry_after", "timestamp"]
+    assert list(data) == ["code", "message", "component", "recoverable", "retry_after", "command", "timestamp"]
     assert data["code"] == "AUTHENTICATION_FAILED" and isinstance(data["timestamp"], int)
     assert isinstance(error, Exception) and str(error) == "no"
 

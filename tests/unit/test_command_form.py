@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from reactor_web.protocol.capabilities import Capabilities, CommandSpec
-from reactor_web.protocol.controls import command_controls
 from reactor_web.runtime.model import COMMANDS
 from reactor_web.ui.command_form import check, form_to_data, pending_ref
+from reactor_web.ui.control_specs import command_controls
 
 TUNE = CommandSpec(
     "tune",

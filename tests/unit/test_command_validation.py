@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 
 from reactor_web.protocol.capabilities import Capabilities, CommandSpec, commands_from_openapi, commands_to_openapi
-from reactor_web.protocol.controls import control_specs
 from reactor_web.protocol.validation import CommandValidationError, command_json_schema, validate_command
 from reactor_web.runtime.model import COMMANDS
+from reactor_web.ui.control_specs import control_specs
 
 FLAT = Capabilities(tracks=(), commands=COMMANDS)
 OPENAPI = Capabilities(

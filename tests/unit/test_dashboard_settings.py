@@ -49,3 +49,44 @@ def test_api_key_and_runtime_url_together_are_refused(monkeypatch: pytest.Monkey
     monkeypatch.setenv("REACTOR_RUNTIME_URL", "http://127.0.0.1:8080")
     with pytest.raises(ValueError, match="unset one"):
         DashboardSettings.from_env()
+
+
+GOOD_AND_BAD: list[tuple[str, str, str]] = [
+    # (variable, a good value, a bad value)
+    ("REACTOR_ICE_HOST_ADDRESSES", "127.0.0.1", "203.0.113.7"),  # TEST-NET-3: not an address of this host
+    ("REACTOR_ICE_HOST_ADDRESSES", "127.0.0.1, ::1", "not-an-address"),
+    ("REACTOR_ICE_HOST_ADDRESSES", "127.0.0.1", " , "),
+    ("REACTOR_ICE_SERVERS", '[{"urls": "stun:stun.example.com:3478"}]', '[{"urls": "http://stun.example.com"}]'),
+    ("REACTOR_ICE_SERVERS", '[{"urls": ["turns:t.example.com"], "username": "u"}]', '[{"urls": []}]'),
+    ("REACTOR_ICE_SERVERS", "[]", "[" * 5000 + "]" * 5000),
+    ("REACTOR_GPU_ICE_SERVERS", '[{"urls": ["turn:t.example.com"]}]', '[{"urls": [5]}]'),
+    ("REACTOR_GPU_ICE_SERVERS", "[]", '[{"urls": "stun:x", "credential": 7}]'),
+    ("REACTOR_HEARTBEAT_TIMEOUT_S", "2.5", "0"),
+    ("REACTOR_HEARTBEAT_TIMEOUT_S", "10", "nan"),
+    ("REACTOR_PEER_TIMEOUT_S", "15", "-1"),
+    ("REACTOR_PEER_TIMEOUT_S", "15", "inf"),
+    ("REACTOR_PEER_TIMEOUT_S", "15", "soon"),
+    ("REACTOR_API_URL", "https://api.example.com", "api.example.com"),
+    ("REACTOR_API_URL", "http://127.0.0.1:8090", "ftp://127.0.0.1"),
+    ("REACTOR_RUNTIME_URL", "http://127.0.0.1:8080", "http://127.0.0.1:99999"),
+    ("REACTOR_AUTO_CONNECT", "yes", "maybe"),
+    ("REACTOR_AUTO_RETRY", "off", "ture"),
+    ("REACTOR_MODEL", "my-model", "   "),
+]
+
+
+@pytest.mark.parametrize(("variable", "good", "bad"), GOOD_AND_BAD)
+def test_every_setting_is_validated_at_start_with_a_message_naming_it(
+    monkeypatch: pytest.MonkeyPatch, variable: str, good: str, bad: str
+) -> None:
+    for name in ("REACTOR_API_KEY", "REACTOR_RUNTIME_URL"):
+        monkeypatch.delenv(name, raising=False)
+    DashboardSettings.from_env({variable: good})  # accepted
+    with pytest.raises(ValueError, match=variable):
+        DashboardSettings.from_env({variable: bad})
+
+
+def test_flags_read_yes_and_no_words() -> None:
+    assert DashboardSettings.from_env({"REACTOR_AUTO_CONNECT": "TRUE", "REACTOR_AUTO_RETRY": "0"}).auto_connect
+    assert not DashboardSettings.from_env({"REACTOR_AUTO_RETRY": "no"}).auto_retry
+    assert DashboardSettings.from_env({"REACTOR_ICE_HOST_ADDRESSES": "127.0.0.1"}).ice_host_addresses == ("127.0.0.1",)

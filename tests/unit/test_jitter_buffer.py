@@ -1,18 +1,9 @@
 """The relay's jitter buffer releases a video frame on its marker bit, not one frame later."""
 
-import aiortc.rtcrtpreceiver
-import pytest
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
-from reactor_web.client import Reactor
-from reactor_web.jitter import (
-    MarkerBitJitterBuffer,
-    install_low_latency_jitter_buffer,
-    uninstall_low_latency_jitter_buffer,
-)
-from reactor_web.runtime.config import RuntimeConfig
-from reactor_web.runtime.server import create_app
+from reactor_web.jitter import MarkerBitJitterBuffer
 
 
 def _packet(seq: int, timestamp: int, payload: bytes, marker: bool = False) -> RtpPacket:
@@ -61,16 +52,3 @@ def test_late_packets_of_a_released_frame_are_dropped() -> None:
 def test_audio_buffers_ignore_the_marker_bit() -> None:
     buffer = MarkerBitJitterBuffer(capacity=16, prefetch=4, is_video=False)
     assert _feed(buffer, [_packet(1, 960, b"x", marker=True)]) == [None]
-
-
-@pytest.mark.parametrize("leg", ["client", "runtime"])
-def test_every_receiving_leg_installs_the_marker_bit_buffer(leg: str) -> None:
-    uninstall_low_latency_jitter_buffer()
-    try:
-        if leg == "client":
-            Reactor("demo", local=True)
-        else:
-            create_app(RuntimeConfig())
-        assert aiortc.rtcrtpreceiver.JitterBuffer is MarkerBitJitterBuffer
-    finally:
-        install_low_latency_jitter_buffer()

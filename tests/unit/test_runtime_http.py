@@ -91,6 +91,8 @@ async def test_start_session_descriptor_and_limit(http: httpx.AsyncClient) -> No
         "state": "busy",
         "sessions": 2,
         "max_sessions": 2,
+        "max_upload_bytes": 1000,  # the fixture's --max-upload-bytes
+        "max_message_size": 65_536,  # what the SDP answer advertises and the channels enforce
     }
 
 

@@ -27,12 +27,13 @@ from reactor_web.protocol.constants import (
     HEADER_API_KEY,
     HEADER_API_VERSION,
     HEADER_WEBRTC_VERSION,
+    MAX_JSON_BODY_BYTES,
     SDK_VERSION,
 )
 from reactor_web.runtime.coordinator.config import CoordinatorConfig
 from reactor_web.runtime.coordinator.queue import ACTIVE, LIVE_STATES, WAITING, Scheduler, Session, TooManySessions
 from reactor_web.runtime.coordinator.tokens import TokenAuthority, TokenError, allows_model
-from reactor_web.runtime.server import MAX_JSON_BODY, ApiError, error_response, read_body, read_json
+from reactor_web.runtime.server import RouteError, error_response, read_body, read_json, server_error
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +41,14 @@ log = logging.getLogger(__name__)
 _FORWARDED = ("Content-Type", HEADER_API_VERSION, HEADER_API_ACCEPT_VERSION, HEADER_WEBRTC_VERSION)
 
 
-class CoordinatorError(ApiError):
+class CoordinatorError(RouteError):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(status, code, message)
         self.headers = headers or {}
 
 
 async def _error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
+    assert isinstance(exc, RouteError)
     log.info("%s %s → %d %s: %s", request.method, request.url.path, exc.status, exc.code, exc.message)
     response = error_response(exc.status, exc.code, exc.message)
     response.headers.update(getattr(exc, "headers", {}))
@@ -159,7 +160,7 @@ def create_coordinator_app(config: CoordinatorConfig) -> Starlette:
         prefix = f"/sessions/{session.id}"
         path = f"/sessions/{session.worker_session_id}" + request.url.path[len(prefix) :]
         headers = {name: request.headers[name] for name in _FORWARDED if name in request.headers}
-        content = await read_body(request, MAX_JSON_BODY)
+        content = await read_body(request, MAX_JSON_BODY_BYTES)
         try:
             response = await forwarder.request(
                 request.method, session.worker.url + path, headers=headers, content=content
@@ -220,7 +221,7 @@ def create_coordinator_app(config: CoordinatorConfig) -> Starlette:
         routes=routes,
         middleware=[cors],
         lifespan=lifespan,
-        exception_handlers={ApiError: _error, HTTPException: _http_error},
+        exception_handlers={RouteError: _error, HTTPException: _http_error, Exception: server_error},
     )
     app.state.scheduler = scheduler
     return app

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reactor_web.protocol.checks import check_int, check_port, check_seconds
+
 #: Tokens live this long unless ``POST /tokens`` asks for less; production documents up to 6 h.
 DEFAULT_TOKEN_TTL_S = 3600
 MAX_TOKEN_TTL_S = 6 * 3600
@@ -32,3 +34,17 @@ class CoordinatorConfig:
     retry_after_s: int = 5
     worker_startup_timeout_s: float = 60.0
     cluster: str = "local-emulated"
+
+    def __post_init__(self) -> None:
+        # A bad option stops the coordinator at startup with a message naming it.
+        check_port("port", self.port)
+        check_int("gpus", self.gpus, 0, 64)  # 0: a waiting line with no worker (tests)
+        check_int("max_sessions_per_key", self.max_sessions_per_key, 1, 1000)
+        check_int("token_ttl_s", self.token_ttl_s, 1, MAX_TOKEN_TTL_S)
+        check_seconds("waiting_timeout_s", self.waiting_timeout_s)
+        check_int("retry_after_s", self.retry_after_s, 0, 3600)
+        check_seconds("worker_startup_timeout_s", self.worker_startup_timeout_s)
+        if not self.model_name.strip():
+            raise ValueError("model_name must not be empty")
+        if any(not key.strip() for key in self.api_keys):
+            raise ValueError("api_keys must not hold an empty key")

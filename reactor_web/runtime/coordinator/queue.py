@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from reactor_web.protocol.constants import MAX_JSON_BODY_BYTES
+from reactor_web.protocol.json_safe import loads
 from reactor_web.runtime.coordinator.config import CoordinatorConfig
 from reactor_web.runtime.coordinator.workers import Worker, WorkerStartError
 from reactor_web.tasks import OwnedTasks
@@ -148,7 +150,7 @@ class Scheduler:
         try:
             response = await self._http.post(f"{worker.url}/start_session", json={})
             response.raise_for_status()
-            descriptor = response.json()
+            descriptor = loads(response.content, max_bytes=MAX_JSON_BODY_BYTES, what="worker descriptor")
             worker_session_id = str(descriptor["session_id"])
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             if worker.state == "busy":  # alive, but it failed this session: let it try the next one

@@ -69,7 +69,7 @@ class TokenAuthority:
             )
         except jwt.ExpiredSignatureError:
             raise TokenError("TOKEN_EXPIRED", "the token has expired: fetch a new one") from None
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:  # a garbled token can fail outside PyJWTError
             raise TokenError("INVALID_TOKEN", f"the token is not valid here: {exc}") from None
 
 

@@ -1,0 +1,189 @@
+"""How reactor-web configures the aiortc peer connections it creates, one peer at a time (private).
+
+Nothing here changes aiortc or aioice for other code in the process. Every peer connection the client, the
+relay and the runtime create comes from :func:`create_peer_connection`, whose :class:`PeerOptions` are:
+
+* ``low_latency_jitter_buffer`` (default on): each video receiver of *this* peer gets
+  :class:`~reactor_web.jitter.MarkerBitJitterBuffer` instead of aiortc's stock buffer, which holds every
+  frame one frame interval (see ``jitter.py``);
+* ``host_addresses`` (default: every interface, as aioice does): the local addresses *this* peer offers
+  as ICE host candidates (``REACTOR_ICE_HOST_ADDRESSES``, see ``ice.py``).
+
+Both are applied when the peer sets its local description: by then every transceiver and ICE transport
+exists, no candidate has been gathered and no media has arrived. The same step makes the peer's SCTP
+transport deliver a text frame that is not UTF-8 as a binary frame (aiortc would raise inside its receive
+loop and stop the peer); the channel handlers answer binary frames with an error.
+
+:func:`guarded` wraps the callbacks we register on aiortc objects so that no exception reaches aiortc.
+
+:func:`pin_process_host_addresses` is the explicit, process-wide opt-in for code that creates its own
+peers (the tests' raw peers, benchmarks): it replaces aioice's host-address function until undone.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aioice.ice
+from aioice import TransportPolicy
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcsctptransport import WEBRTC_BINARY, WEBRTC_STRING
+
+from reactor_web.ice import host_addresses_from_env
+from reactor_web.jitter import MarkerBitJitterBuffer
+from reactor_web.protocol.schemas import IceServer
+
+logger = logging.getLogger(__name__)
+
+#: aiortc's video receive buffer size (``RTCRtpReceiver.__init__``); ours keeps it.
+_VIDEO_JITTER_CAPACITY = 512
+_JITTER_ATTRIBUTE = "_RTCRtpReceiver__jitter_buffer"
+_stock_get_host_addresses = aioice.ice.get_host_addresses
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class PeerOptions:
+    """Per-peer settings; see the module docstring. ``host_addresses=None`` keeps aioice's choice."""
+
+    low_latency_jitter_buffer: bool = True
+    host_addresses: tuple[str, ...] | None = None
+
+
+def default_peer_options() -> PeerOptions:
+    """What our client, relay and runtime use when not told otherwise: the low-latency buffer on, and the
+    host addresses of ``REACTOR_ICE_HOST_ADDRESSES`` when set (validated: ``ValueError`` naming it)."""
+    return PeerOptions(low_latency_jitter_buffer=True, host_addresses=host_addresses_from_env())
+
+
+class _ConfiguredPeerConnection(RTCPeerConnection):
+    """An ``RTCPeerConnection`` that applies its :class:`PeerOptions` before gathering candidates."""
+
+    def __init__(self, configuration: RTCConfiguration | None, options: PeerOptions) -> None:
+        super().__init__(configuration=configuration)
+        self.reactor_options = options
+
+    async def setLocalDescription(self, sessionDescription: RTCSessionDescription | None = None) -> None:
+        configure_peer(self, self.reactor_options)
+        await super().setLocalDescription(sessionDescription)
+
+
+def create_peer_connection(configuration: RTCConfiguration | None, options: PeerOptions) -> RTCPeerConnection:
+    """A new peer connection with ``options`` applied to it alone (an ``RTCPeerConnection``)."""
+    return _ConfiguredPeerConnection(configuration, options)
+
+
+def rtc_ice_servers(servers: Iterable[IceServer]) -> list[RTCIceServer]:
+    """The protocol's ICE servers as aiortc's ``RTCIceServer`` (the one conversion every leg uses)."""
+    return [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential) for s in servers]
+
+
+def configure_peer(pc: RTCPeerConnection, options: PeerOptions) -> None:
+    """Apply ``options`` to what ``pc`` holds now: its video receivers and its ICE connections. Idempotent;
+    call it after the transceivers exist and before ``setLocalDescription`` (done for you by
+    :func:`create_peer_connection`)."""
+    ice_transports = set()
+    for transceiver in pc.getTransceivers():
+        if options.low_latency_jitter_buffer and transceiver.kind == "video":
+            install_jitter_buffer(transceiver.receiver)
+        ice_transports.add(transceiver.receiver.transport.transport)
+    sctp = pc.sctp
+    if sctp is not None:
+        ice_transports.add(sctp.transport.transport)
+        _tolerate_invalid_text(sctp)
+    if options.host_addresses is not None:
+        for ice in ice_transports:
+            _pin_host_addresses(ice.iceGatherer._connection, options.host_addresses)
+
+
+def install_jitter_buffer(receiver: RTCRtpReceiver) -> None:
+    """Give one video receiver a :class:`MarkerBitJitterBuffer` (before its first packet)."""
+    if not isinstance(getattr(receiver, _JITTER_ATTRIBUTE, None), MarkerBitJitterBuffer):
+        setattr(receiver, _JITTER_ATTRIBUTE, MarkerBitJitterBuffer(capacity=_VIDEO_JITTER_CAPACITY, is_video=True))
+
+
+def _pin_host_addresses(connection: aioice.Connection, pinned: Sequence[str]) -> None:
+    """Make one aioice connection offer ``pinned`` (those of the families it uses) as host candidates."""
+    if getattr(connection, "_reactor_pinned", False):
+        return
+    original = connection.get_component_candidates
+
+    # Same signature as aioice's (it passes keywords); called once per component when gathering starts.
+    async def get_component_candidates(component: int, addresses: list[str], timeout: int = 5) -> Any:  # noqa: ASYNC109
+        if connection._transport_policy == TransportPolicy.ALL:  # relay-only gathers no host candidate
+            addresses = _of_families(pinned, connection._use_ipv4, connection._use_ipv6)
+        return await original(component=component, addresses=addresses, timeout=timeout)
+
+    connection.get_component_candidates = get_component_candidates  # type: ignore[method-assign]
+    connection._reactor_pinned = True  # type: ignore[attr-defined]
+
+
+def _of_families(addresses: Sequence[str], use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    return [a for a in addresses if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+
+def _tolerate_invalid_text(sctp: Any) -> None:
+    """Deliver a text frame that is not UTF-8 as binary instead of letting aiortc's decode raise."""
+    if getattr(sctp, "_reactor_tolerant", False):
+        return
+    original = sctp._data_channel_receive
+
+    async def receive(stream_id: int, pp_id: int, data: bytes) -> None:
+        if pp_id == WEBRTC_STRING:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                logger.warning("data channel %d: a text frame that is not UTF-8, delivered as binary", stream_id)
+                pp_id = WEBRTC_BINARY
+        await original(stream_id, pp_id, data)
+
+    sctp._data_channel_receive = receive
+    sctp._reactor_tolerant = True
+
+
+def guarded(handler: F, what: str = "") -> F:
+    """``handler`` (sync or async) made safe to register on an aiortc object: an exception it raises is
+    logged and swallowed, so it never stops aiortc's receive loop or its event emitter."""
+    name = what or getattr(handler, "__qualname__", repr(handler))
+    if inspect.iscoroutinefunction(handler):
+
+        @functools.wraps(handler)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await handler(*args, **kwargs)
+            except Exception:
+                logger.exception("%s failed", name)
+                return None
+
+        return run_async  # type: ignore[return-value]
+
+    @functools.wraps(handler)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except Exception:
+            logger.exception("%s failed", name)
+            return None
+
+    return run  # type: ignore[return-value]
+
+
+def pin_process_host_addresses(addresses: Sequence[str] | None) -> None:
+    """Explicit opt-in: every aiortc peer in the process (ours or not) offers only ``addresses`` as host
+    candidates; None restores aioice's own function."""
+    if addresses is None:
+        aioice.ice.get_host_addresses = _stock_get_host_addresses
+        return
+    pinned = tuple(addresses)
+
+    def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return _of_families(pinned, use_ipv4, use_ipv6)
+
+    aioice.ice.get_host_addresses = get_host_addresses
