@@ -1,8 +1,12 @@
 """reactor-web: Reactor's realtime AI video in a Reflex web app, from Python.
 
-``from reactor_web import Reactor, fetch_jwt, FileRef, ...``: the client's public names are re-exported
-here on first use, so that importing the package (as the runtime and the coordinator do) does not pull
-in the client and aiortc.
+Three public modules (README, "Public API"); everything else is internal:
+
+* ``reactor_web``: the client, without Reflex: ``from reactor_web import Reactor, ReactorError, fetch_jwt``.
+  Its names are loaded on first use, so that importing the package (as the runtime and the coordinator do)
+  does not pull in the client and aiortc.
+* ``reactor_web.ui``: ``ReactorState`` and the components for any Reflex app, and ``setup(app)``.
+* ``reactor_web.runtime``: the embedded local runtime and its demo model.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 from reactor_web.runtime import free_port
 from tests.browser import browser, camera_clip, playwright_session  # noqa: F401 (fixtures)
 from tests.e2e.video import wait_for_video
-from tests.prod_server import TEST_ENV, wait_until_serving
+from tests.prod_server import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 #: pip installs Reflex, aiortc and the rest (from its cache on a warm machine), then Reflex builds the frontend.
@@ -52,13 +52,24 @@ def test_the_readme_example_is_complete() -> None:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without its virtualenv or the repository on any path."""
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}}
+    """This process's environment without its virtualenv, the repository on any path, or Reactor settings."""
+    # No REACTOR_* settings of this process either (the browser-test packages set some): the app's defaults.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"} and not k.startswith("REACTOR_")
+    }
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(str(ROOT)))
     # Reflex cannot download bun here: the repository's copy (scripts/env.sh), as the README says.
     env.setdefault("REFLEX_BUN_PATH", str(ROOT / ".tools/node_modules/.bin/bun"))
     env.setdefault("BUN_INSTALL_CACHE_DIR", str(ROOT / ".tools/bun-cache"))
-    env.update(REFLEX_TELEMETRY_ENABLED="false", REFLEX_CHECK_LATEST_VERSION="false", **TEST_ENV, **extra)
+    # Media on loopback; every other setting is the default, as in a user's app.
+    env.update(
+        REFLEX_TELEMETRY_ENABLED="false",
+        REFLEX_CHECK_LATEST_VERSION="false",
+        REACTOR_ICE_HOST_ADDRESSES="127.0.0.1",
+        **extra,
+    )
     return env
 
 
