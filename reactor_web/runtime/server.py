@@ -100,7 +100,7 @@ async def read_json(request: Request) -> Any:
         raise RouteError(400, "INVALID_JSON", exc.message) from None
 
 
-_MAX_MESSAGE_SIZE_LINE = re.compile(r"^a=max-message-size:\d+\r?$", re.MULTILINE)
+_MAX_MESSAGE_SIZE_LINE = re.compile(r"^a=max-message-size:\d+(?=\r?$)", re.MULTILINE)
 
 
 def advertise_max_message_size(sdp: str, limit: int = MAX_MESSAGE_SIZE) -> str:
