@@ -37,7 +37,7 @@ STATS_INTERVAL_S: Final = 2.0
 PING_TIMEOUT_S: Final = 20.0
 #: How long the client waits, after applying the SDP answer, for the peer connection and its data channels
 #: to open (ICE + DTLS + SCTP); past it, connect() reports GPU_CONNECTION_ERROR and disconnects.
-READY_TIMEOUT_S: Final = 30.0
+READY_TIMEOUT_S: Final = 20.0
 
 DATA_CHANNEL_LABEL: Final = "data"
 CONTROL_CHANNEL_LABEL: Final = "control"

@@ -13,7 +13,7 @@ import secrets
 
 import uvicorn
 
-from reactor_web.runtime.config import STAMP_FRAMES_ENV, RuntimeConfig
+from reactor_web.runtime.config import STAMP_FRAMES_ENV, RuntimeConfig, stamp_frames_from_env
 from reactor_web.runtime.coordinator import CoordinatorConfig, create_coordinator_app
 from reactor_web.runtime.server import create_app
 
@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--stamp-frames",
         action=argparse.BooleanOptionalAction,
-        default=os.environ.get(STAMP_FRAMES_ENV) == "1",
-        help="draw the render time into every frame (default: on when REACTOR_RUNTIME_STAMP_FRAMES=1)",
+        default=None,
+        help=f"draw the render time into every frame (default: on when {STAMP_FRAMES_ENV}=1)",
     )
     group = parser.add_argument_group("coordinator emulation")
     group.add_argument("--coordinator", action="store_true", help="serve the production-coordinator emulation")
@@ -75,8 +75,12 @@ def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         model_name=args.model_name,
         max_upload_bytes=args.max_upload_bytes,
         max_session_upload_bytes=args.max_session_upload_bytes,
-        stamp_frames=args.stamp_frames,
+        stamp_frames=_stamp_frames(args),
     )
+
+
+def _stamp_frames(args: argparse.Namespace) -> bool:
+    return stamp_frames_from_env() if args.stamp_frames is None else bool(args.stamp_frames)
 
 
 def coordinator_config(args: argparse.Namespace) -> CoordinatorConfig:
@@ -88,7 +92,7 @@ def coordinator_config(args: argparse.Namespace) -> CoordinatorConfig:
     worker_args += ["--ping-timeout", str(args.ping_timeout), "--model-name", args.model_name]
     worker_args += ["--max-upload-bytes", str(args.max_upload_bytes)]
     worker_args += ["--max-session-upload-bytes", str(args.max_session_upload_bytes)]
-    worker_args += ["--stamp-frames" if args.stamp_frames else "--no-stamp-frames"]
+    worker_args += ["--stamp-frames" if _stamp_frames(args) else "--no-stamp-frames"]
     return CoordinatorConfig(
         host=args.host,
         port=args.port if args.port is not None else CoordinatorConfig.port,

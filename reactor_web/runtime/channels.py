@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, Protocol
 
 from aiortc import RTCDataChannel
@@ -74,10 +74,12 @@ class ModelView(Protocol):
 
     def handle_command(
         self, name: str, data: Any, files: Mapping[str, bytes] | None = None
-    ) -> list[Any]: ...  # list[ModelMessageView]
+    ) -> Sequence[ModelMessageView]: ...
 
 
 class UploadView(Protocol):
+    """A completed (or pending) upload of the session (``session.Upload``)."""
+
     @property
     def name(self) -> str: ...
     @property
@@ -87,6 +89,8 @@ class UploadView(Protocol):
 
 
 class PausableTrack(Protocol):
+    """An outbound track the client can pause (``tracks.ModelVideoTrack``)."""
+
     def pause(self) -> None: ...
     def resume(self) -> None: ...
 

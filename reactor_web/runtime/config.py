@@ -16,6 +16,14 @@ from reactor_web.protocol.stamp import STAMP_WIDTH
 STAMP_FRAMES_ENV = "REACTOR_RUNTIME_STAMP_FRAMES"
 
 
+def stamp_frames_from_env() -> bool:
+    """``REACTOR_RUNTIME_STAMP_FRAMES``: ``1`` on, ``0`` or unset off; anything else is a ``ValueError``."""
+    raw = os.environ.get(STAMP_FRAMES_ENV, "").strip()
+    if raw not in ("", "0", "1"):
+        raise ValueError(f"{STAMP_FRAMES_ENV} must be 1 or 0, not {raw!r}")
+    return raw == "1"
+
+
 @dataclass
 class RuntimeConfig:
     """How the runtime listens, how many sessions it holds, and what its demo model renders."""
@@ -41,7 +49,7 @@ class RuntimeConfig:
     ice_servers: list[IceServer] = field(default_factory=list)
     #: Draw the render time into every output frame (``protocol.stamp``) for latency benchmarks. The
     #: default comes from the environment so that a runtime started by other tooling can be switched on.
-    stamp_frames: bool = field(default_factory=lambda: os.environ.get(STAMP_FRAMES_ENV) == "1")
+    stamp_frames: bool = field(default_factory=lambda: stamp_frames_from_env())
     #: The addresses the runtime's peers offer as ICE host candidates (None: every interface); the default
     #: is ``REACTOR_ICE_HOST_ADDRESSES`` (``ice.py``), validated.
     ice_host_addresses: tuple[str, ...] | None = field(default_factory=lambda: host_addresses_from_env())

@@ -59,7 +59,8 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.code, exc.message)
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (unknown route, wrong method) as coded JSON errors."""
     assert isinstance(exc, HTTPException)
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
     log.warning("%s %s → %d", request.method, request.url.path, exc.status_code)
@@ -100,7 +101,7 @@ async def read_json(request: Request) -> Any:
         raise RouteError(400, "INVALID_JSON", exc.message) from None
 
 
-_MAX_MESSAGE_SIZE_LINE = re.compile(r"^a=max-message-size:\d+\r?$", re.MULTILINE)
+_MAX_MESSAGE_SIZE_LINE = re.compile(r"^a=max-message-size:\d+(?=\r?$)", re.MULTILINE)
 
 
 def advertise_max_message_size(sdp: str, limit: int = MAX_MESSAGE_SIZE) -> str:
@@ -319,7 +320,7 @@ def create_app(config: RuntimeConfig) -> Starlette:
         exception_handlers={
             RouteError: _api_error,
             SignallingError: _api_error,
-            HTTPException: _http_error,
+            HTTPException: http_error,
             Exception: server_error,
         },
     )

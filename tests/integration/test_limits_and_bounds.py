@@ -100,6 +100,23 @@ async def test_an_upload_over_the_runtime_limit_is_refused_before_the_body(runti
         await reactor.aclose()
 
 
+async def test_the_session_limit_the_runtime_reports_is_the_one_it_enforces() -> None:
+    async with serve_runtime(RuntimeConfig(port=0, max_sessions=1)) as url, httpx.AsyncClient(base_url=url) as http:
+        assert (await http.get("/health")).json()["max_sessions"] == 1
+        first, _ = await connected(url)
+        second = Reactor("reactor-web-demo", local=True, api_url=url)
+        recorder = Recorder(second)
+        try:
+            with pytest.raises(ReactorError) as refused:
+                await second.connect()
+            assert refused.value.recoverable and "TOO_MANY_SESSIONS" in refused.value.message
+            assert recorder.args("error")[0][0] is refused.value and second.status == "disconnected"
+            assert first.status == "ready"
+        finally:
+            await second.aclose()
+            await first.aclose()
+
+
 class Blackhole(httpx.AsyncBaseTransport):
     """Rewrites the candidates of every SDP offer and answer to a UDP port that never answers: neither side
     can reach the other, so ICE cannot complete (as with host addresses nothing routes to)."""

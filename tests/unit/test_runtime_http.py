@@ -281,3 +281,11 @@ def test_runtime_process_serves_and_dies() -> None:
         assert not runtime.alive
         with pytest.raises(httpx.TransportError):
             httpx.get(f"{runtime.url}/health", timeout=2)
+
+
+def test_the_answer_advertises_the_enforced_frame_size_and_keeps_crlf() -> None:
+    from reactor_web.protocol.constants import MAX_MESSAGE_SIZE
+    from reactor_web.runtime.server import advertise_max_message_size
+
+    sdp = "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=max-message-size:262144\r\na=sctp-port:5000\r\n"
+    assert advertise_max_message_size(sdp) == sdp.replace("262144", str(MAX_MESSAGE_SIZE))

@@ -42,6 +42,15 @@ def test_a_bad_runtime_option_stops_it_naming_the_option(
     assert message.startswith(f"python -m reactor_web.runtime: error: {option} "), message
 
 
+def test_a_stamp_frames_setting_that_is_not_1_or_0_stops_the_runtime(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REACTOR_RUNTIME_STAMP_FRAMES", "yes please")
+    with pytest.raises(SystemExit):
+        main([])
+    assert "error: REACTOR_RUNTIME_STAMP_FRAMES" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
 @pytest.mark.parametrize("value", ["203.0.113.7", "not-an-address", " , "])
 def test_a_host_address_setting_that_cannot_work_stops_the_runtime(
     value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

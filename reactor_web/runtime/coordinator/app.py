@@ -33,7 +33,7 @@ from reactor_web.protocol.constants import (
 from reactor_web.runtime.coordinator.config import CoordinatorConfig
 from reactor_web.runtime.coordinator.queue import ACTIVE, LIVE_STATES, WAITING, Scheduler, Session, TooManySessions
 from reactor_web.runtime.coordinator.tokens import TokenAuthority, TokenError, allows_model
-from reactor_web.runtime.server import RouteError, error_response, read_body, read_json, server_error
+from reactor_web.runtime.server import RouteError, error_response, http_error, read_body, read_json, server_error
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,6 @@ async def _error(request: Request, exc: Exception) -> Response:
     response = error_response(exc.status, exc.code, exc.message)
     response.headers.update(getattr(exc, "headers", {}))
     return response
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
-    return error_response(exc.status_code, code, str(exc.detail))
 
 
 def create_coordinator_app(config: CoordinatorConfig) -> Starlette:
@@ -221,7 +215,7 @@ def create_coordinator_app(config: CoordinatorConfig) -> Starlette:
         routes=routes,
         middleware=[cors],
         lifespan=lifespan,
-        exception_handlers={RouteError: _error, HTTPException: _http_error, Exception: server_error},
+        exception_handlers={RouteError: _error, HTTPException: http_error, Exception: server_error},
     )
     app.state.scheduler = scheduler
     return app
