@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from reactor_web.relay.tab import PUBLISH_WEBCAM
 from reactor_web.ui import ReactorState, reactor_provider, reactor_view, webcam_stream
 from reactor_web.ui.controller import reactor_controller
 from reactor_web.ui.embedded import model_endpoint
@@ -22,6 +23,12 @@ class DashboardState(ReactorState):
     async def set_brightness(self, value: list[int | float]) -> None:
         self.brightness = int(value[0])
         await self.send_command("set_brightness", {"value": self.brightness})
+
+
+def refusal(key: str, element_id: str) -> rx.Component:
+    """The model's refusal of what the component beside it sent (``key``: a command, or ``PUBLISH_WEBCAM``)."""
+    text = ReactorState.refusals.get(key, "")
+    return rx.cond(text != "", rx.text(text, size="1", color_scheme="red", id=element_id))
 
 
 def status_badge() -> rx.Component:
@@ -62,7 +69,9 @@ def controls() -> rx.Component:
                 id="send-command-button",
             ),
         ),
+        refusal("ping", "send-command-error"),
         spacing="3",
+        align="center",
     )
 
 
@@ -122,6 +131,7 @@ def brightness_control() -> rx.Component:
             disabled=ReactorState.status != "ready",
             id="brightness-slider",
         ),
+        refusal("set_brightness", "brightness-error"),
         width="100%",
         spacing="2",
     )
@@ -139,6 +149,7 @@ def webcam_panel() -> rx.Component:
             width="100%",
             align="center",
         ),
+        refusal(PUBLISH_WEBCAM, "webcam-publish-error"),
         webcam_stream(width="100%", style={"aspectRatio": "16 / 9", "borderRadius": "8px"}, id="webcam"),
         width="100%",
     )
@@ -201,6 +212,32 @@ def index() -> rx.Component:
     )
 
 
+def component_props() -> rx.Component:
+    """The view and camera components with their props away from the defaults, side by side."""
+    tile = {"width": "320px", "height": "180px"}
+    return reactor_provider(
+        rx.vstack(
+            rx.hstack(status_badge(), controls(), align="center", spacing="4"),
+            rx.hstack(
+                reactor_view(object_fit="cover", muted=False, id="view-cover", **tile),
+                reactor_view(track="depth", id="view-missing-track", **tile),
+                spacing="4",
+            ),
+            rx.text("The camera is sent at 160x120 with its preview hidden:", size="2"),
+            webcam_stream(
+                video_constraints={"width": {"ideal": 160}, "height": {"ideal": 120}},
+                show_webcam=False,
+                object_fit="fill",
+                id="webcam-hidden",
+                **tile,
+            ),
+            padding="1em",
+            spacing="4",
+        )
+    )
+
+
 app = rx.App(theme=rx.theme(appearance="light", accent_color="indigo", radius="medium"))
 app.add_page(index, title="Reactor Demo")
+app.add_page(component_props, route="/components", title="Reactor components")
 app.register_lifespan_task(model_endpoint)

@@ -1,10 +1,11 @@
 """The browser leg: one aiortc peer connection per tab, between the page and this backend.
 
 The page offers two video transceivers, the model's video (which it receives) and its camera (which it
-sends), plus a ``relay`` data channel carrying a heartbeat. The peer answers with a
-:class:`LatestFrameTrack` on the first and feeds the second into another one, which the tab's GPU session
-can publish. A tab that stops beating is declared dead long before ICE consent would notice (field
-lesson 11).
+sends), plus a ``relay`` data channel carrying a heartbeat (page → backend) and, when the backend ends the
+relay, a goodbye ``{"type": "bye", "reason": "..."}`` (backend → page) so that the page re-offers at once.
+The peer answers with a :class:`LatestFrameTrack` on the first and feeds the second into another one,
+which the tab's GPU session can publish. A tab that stops beating is declared dead long before ICE consent
+would notice (field lesson 11).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from reactor_web.relay.tracks import LatestFrameTrack
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_CHANNEL = "relay"
+#: How long closing waits for the goodbye to leave before the peer connection goes.
+BYE_FLUSH_TIMEOUT_S = 0.5
 # Host candidates hidden behind mDNS names cannot be resolved by the backend; the browser still
 # reaches the backend's own candidates, and the backend learns its address as peer-reflexive.
 _MDNS_CANDIDATE = re.compile(r"^a=candidate:.* [0-9a-f-]+\.local .*$\r?\n?", re.MULTILINE | re.IGNORECASE)
@@ -64,7 +67,7 @@ class BrowserPeer:
         *,
         ice_servers: list[RTCIceServer] | None = None,
         heartbeat_timeout_s: float = 5.0,
-        on_dead: Callable[[], Awaitable[None]] | None = None,
+        on_dead: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.model_video = LatestFrameTrack()
         self.webcam = LatestFrameTrack()
@@ -72,6 +75,7 @@ class BrowserPeer:
         self._heartbeat_timeout_s = heartbeat_timeout_s
         self._on_dead = on_dead
         self._pc: RTCPeerConnection | None = None
+        self._channel: Any = None  # the page's ``relay`` channel on the current peer connection
         self._last_beat = time.monotonic()
         self._watchdog: asyncio.Task[None] | None = None
         self._closed = False
@@ -97,7 +101,8 @@ class BrowserPeer:
 
         @pc.on("datachannel")
         def on_datachannel(channel: Any) -> None:
-            if channel.label == HEARTBEAT_CHANNEL:
+            if channel.label == HEARTBEAT_CHANNEL and pc is self._pc:
+                self._channel = channel
                 channel.on("message", self._on_heartbeat)
 
         @pc.on("connectionstatechange")
@@ -139,17 +144,37 @@ class BrowserPeer:
             if time.monotonic() - self._last_beat > self._heartbeat_timeout_s:
                 logger.info("relay heartbeat lost for %.1f s: releasing the tab", self._heartbeat_timeout_s)
                 self._watchdog = None
+                reason = f"released after {self._heartbeat_timeout_s:g} s without a heartbeat from the page"
                 if self._on_dead is not None:
-                    await self._on_dead()
+                    await self._on_dead(reason)
+                else:
+                    await self.close(reason)
                 return
 
     async def _close_pc(self) -> None:
-        pc, self._pc = self._pc, None
+        pc, self._pc, self._channel = self._pc, None, None
         if pc is not None:
             await pc.close()
 
-    async def close(self) -> None:
-        """Close the peer connection and both tracks; idempotent."""
+    async def _say_bye(self, reason: str) -> None:
+        """Tell the page why its relay ends, so that it says so and re-offers without waiting for ICE to fail."""
+        channel = self._channel
+        if channel is None or channel.readyState != "open":
+            return
+        try:
+            channel.send(json.dumps({"type": "bye", "reason": reason}))
+            if channel.bufferedAmount > channel.bufferedAmountLowThreshold:
+                sent = asyncio.Event()
+                channel.once("bufferedamountlow", sent.set)
+                async with asyncio.timeout(BYE_FLUSH_TIMEOUT_S):
+                    await sent.wait()
+        except Exception as exc:  # a closing channel: the page will notice the peer going instead
+            logger.debug("relay goodbye not sent: %r", exc)
+
+    async def close(self, reason: str = "the relay closed") -> None:
+        """Tell the page ``reason``, then close the peer connection and both tracks; idempotent."""
+        if not self._closed:
+            await self._say_bye(reason)
         self._closed = True
         watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None and watchdog is not asyncio.current_task():
