@@ -8,9 +8,9 @@ shows is what the model says: the image it confirmed, or its refusal.
 
 from __future__ import annotations
 
-from typing import Any
-
 import reflex as rx
+from reflex_base.vars.object import ObjectVar
+from reflex_base.vars.sequence import ArrayVar
 
 from reactor_web.client import ReactorError
 from reactor_web.relay.tab import TabSession
@@ -59,18 +59,18 @@ class ImageUploadState(ReactorState):
         return tab
 
     @rx.event
-    def reject_files(self, rejected: list[dict[str, Any]]) -> None:
-        """The drop zone refused the files (``[{"file": {"path"...}, "errors": [{"code", "message"}]}]``)."""
+    def reject_files(self, names: list[str]) -> None:
+        """The drop zone refused files that are not images (their names, read in the page)."""
         self._new_attempt()
-        names = ", ".join(str((r.get("file") or {}).get("path", "the file")).removeprefix("./") for r in rejected)
-        self.attempt_error = f"{names or 'The file'} is not an image: {CHOOSE_IMAGE}"
+        shown = ", ".join(str(name)[:80] for name in names[:3] if isinstance(name, str) and name)
+        self.attempt_error = f"{shown or 'The file'} is not an image: {CHOOSE_IMAGE}"
 
     @rx.event
     async def upload_image(self, files: list[rx.UploadFile]) -> None:
         """Upload the dropped image to the model session and set it with ``set_image``."""
-        tab = self._new_attempt()
-        if not files:
+        if not files:  # the drop zone refused them all: ``reject_files`` says why
             return
+        tab = self._new_attempt()
         if self.status != "ready":
             self.attempt_error = not_ready_text(self.status)
             return
@@ -123,7 +123,10 @@ def image_upload() -> rx.Component:
             multiple=False,
             max_files=1,
             on_drop=ImageUploadState.upload_image(rx.upload_files(upload_id=UPLOAD_ID)),
-            on_drop_rejected=ImageUploadState.reject_files,
+            # react-dropzone's records hold the File itself: pass its name, which is all the message needs.
+            on_drop_rejected=lambda rejected: ImageUploadState.reject_files(
+                rejected.to(ArrayVar).map(lambda record: record.to(ObjectVar)["file"].to(ObjectVar)["name"])
+            ),
             width="100%",
             padding="1.25em",
             border="1px dashed var(--gray-a7)",
