@@ -8,8 +8,8 @@ const STATS_EVERY_BEATS = 2;
 const ICE_GATHER_TIMEOUT_MS = 3000;
 const RESTART_DELAY_MS = 1000;
 // The model's video counts as live while the decoder made progress within this long.
-const FRAMES_CHECK_MS = 250;
-const LIVE_WITHIN_MS = 1000;
+const FRAMES_CHECK_MS = 500;
+const LIVE_WITHIN_MS = 1500;
 // What the relay carries today: one model video down, one camera up.
 export const RELAY_MODEL_TRACK = "main_video";
 export const RELAY_CAMERA_TRACK = "webcam";
@@ -104,18 +104,19 @@ class Relay {
     channel.onclose = () => {
       if (channel === this.channel) this.restart();
     };
-    this.watchFrames(pc);
+    this.watchFrames(pc, this.model.receiver);
     this.offer(pc);
   }
 
   // "live" only while the decoder makes progress: a frozen or stale peer must not look ready.
-  watchFrames(pc) {
+  watchFrames(pc, receiver) {
     let decoded = 0;
     let progressAt = 0;
     const timer = setInterval(async () => {
       let now = decoded;
       try {
-        (await pc.getStats()).forEach((s) => {
+        // The receiver's own report only: far cheaper than the whole connection's.
+        (await receiver.getStats()).forEach((s) => {
           if (s.type === "inbound-rtp" && s.kind === "video") now = s.framesDecoded || 0;
         });
       } catch {
