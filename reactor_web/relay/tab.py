@@ -140,7 +140,8 @@ class TabSession:
 
     def _on_runtime_message(self, message: Any) -> None:
         # A runtime-level refusal (``{"type": "error", "data": {"code", "message"}}``) names no command: the
-        # runtime answers frames in order, so it refuses the last command this tab sent.
+        # runtime answers each frame as it arrives, so it refuses the last frame this tab sent; when that was
+        # a command, it shows beside the command, otherwise as the tab's last error.
         if not isinstance(message, dict) or message.get("type") != "error" or not isinstance(message.get("data"), dict):
             return
         text = f"{message['data'].get('code', 'ERROR')}: {message['data'].get('message', '')}"
@@ -261,6 +262,7 @@ class TabSession:
 
     async def upload_file(self, content: bytes, *, name: str | None, mime_type: str | None) -> FileRef:
         """Upload ``content`` to the model session; the reference goes into a command. Raises ReactorError."""
+        self._last_command = None  # the upload's own runtime frame comes after: a runtime error is not a command's
         return await self.reactor.upload_file(content, name=name, mime_type=mime_type)
 
     async def send_command(self, command: str, data: Any = None) -> None:
