@@ -19,6 +19,12 @@ STATUS_COLOURS = {"disconnected": "gray", "connecting": "amber", "waiting": "amb
 class DashboardState(ReactorState):
     brightness: int = 50
 
+    @rx.var
+    def model_brightness(self) -> int:
+        """The brightness the model reports (its ``state_update``), else the last one chosen here."""
+        value = self.model_state.get("brightness")
+        return value if isinstance(value, int) and not isinstance(value, bool) else self.brightness
+
     @rx.event
     async def set_brightness(self, value: list[int | float]) -> None:
         self.brightness = int(value[0])
@@ -121,7 +127,7 @@ def auto_retry_switch() -> rx.Component:
 
 def brightness_control() -> rx.Component:
     return rx.vstack(
-        rx.text("Brightness: ", DashboardState.brightness, size="2", weight="medium"),
+        rx.text("Brightness: ", DashboardState.model_brightness, size="2", weight="medium", id="brightness-text"),
         rx.slider(
             default_value=[50],
             min=0,

@@ -205,13 +205,19 @@ class TabSession:
         if caps is None or self.reactor.status != "ready":
             return
         if caps.track(WEBCAM_TRACK) is None:
-            self._refuse(PUBLISH_WEBCAM, f"The model takes no {WEBCAM_TRACK!r} track: the camera is not sent.")
+            self._refuse_publish(f"The model takes no {WEBCAM_TRACK!r} track: the camera is not sent.")
             return
         try:
             await self.reactor.publish_track(WEBCAM_TRACK, self.peer.webcam)
         except ReactorError as exc:
-            self._refuse(PUBLISH_WEBCAM, f"{exc.code}: {exc.message}")
+            self._refuse_publish(f"{exc.code}: {exc.message}")
             raise
+
+    def _refuse_publish(self, text: str) -> None:
+        # The camera is not sent: the switch goes back off (the true state) and says why; on again retries.
+        self.want_webcam = False
+        self.inbox.set("webcam_publish", False)
+        self._refuse(PUBLISH_WEBCAM, text)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = self._tasks.spawn(self._guard(coro))

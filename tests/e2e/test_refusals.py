@@ -180,6 +180,7 @@ def test_the_brightness_slider_and_send_command_show_their_refusals(page: Page, 
     slider.focus()
     slider.press("Home")
     expect(page.locator("#brightness-error")).to_have_count(0)
+    expect(page.locator("#brightness-text")).to_have_text("Brightness: 0")  # what the model reports
     wait_for_video(page, "rgb[0] + rgb[1] + rgb[2] < 15")
 
 
@@ -196,8 +197,11 @@ def test_a_refused_camera_publish_is_shown_beside_the_switch(page: Page, dashboa
         tab.reactor._transport.publish = refuse_publish
 
     asyncio.run_coroutine_threadsafe(with_refusing_transport(), loop).result(timeout=10)
-    page.locator("#webcam-publish").click()  # publish on
+    switch = page.locator("#webcam-publish")
+    switch.click()  # publish on
     expect(page.locator("#webcam-publish-error")).to_contain_text("TRACK_PUBLISH_FAILED", timeout=10_000)
     expect(page.locator("#webcam-publish-error")).to_contain_text("this model takes no camera today")
-    page.locator("#webcam-publish").click()  # off: nothing is refused any more
-    expect(page.locator("#webcam-publish-error")).to_have_count(0)
+    expect(switch).to_have_attribute("aria-checked", "false")  # back to the truth: the camera is not sent
+    switch.click()  # on again: a new attempt, refused again, the old message replaced by the new one
+    expect(switch).to_have_attribute("aria-checked", "false")
+    expect(page.locator("#webcam-publish-error")).to_contain_text("this model takes no camera today")
