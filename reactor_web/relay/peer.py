@@ -139,8 +139,14 @@ class BrowserPeer:
                     self.on_browser_stats(stats)
 
     async def _watch(self) -> None:
+        period = self._heartbeat_timeout_s / 4
         while not self._closed:
-            await asyncio.sleep(self._heartbeat_timeout_s / 4)
+            slept_from = time.monotonic()
+            await asyncio.sleep(period)
+            if time.monotonic() - slept_from > 2 * period:
+                # This event loop itself stalled (a busy backend): beats that arrived meanwhile are still
+                # queued behind this check, so look again once they have been read.
+                continue
             if time.monotonic() - self._last_beat > self._heartbeat_timeout_s:
                 logger.info("relay heartbeat lost for %.1f s: releasing the tab", self._heartbeat_timeout_s)
                 self._watchdog = None
