@@ -237,6 +237,7 @@ def component_props() -> rx.Component:
                 id="webcam-hidden",
                 **tile,
             ),
+            webcam_stream(track="depth_camera", id="webcam-missing-track", **tile),
             padding="1em",
             spacing="4",
         )

@@ -1,8 +1,9 @@
 """Every prop of reactor_view() and webcam_stream() reaches the JavaScript and does what it says.
 
 The dashboard app's ``/components`` page sets each away from its default: a view with
-``object_fit="cover"`` and ``muted=False``, a view asking for a track the relay does not carry, and a
-camera with small ``video_constraints``, ``object_fit="fill"`` and ``show_webcam=False``.
+``object_fit="cover"`` and ``muted=False``, a view asking for a track the relay does not carry, a
+camera with small ``video_constraints``, ``object_fit="fill"`` and ``show_webcam=False``, and a camera
+for a track the relay does not send.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ def test_each_prop_set_away_from_its_default_has_its_effect(props_page: Page) ->
     expect(missing).to_contain_text('The relay does not carry the track "depth"')
     expect(missing.get_by_test_id("reactor-video")).to_be_hidden()
     assert page.eval_on_selector("#view-missing-track video", "(v) => v.srcObject") is None
+    # A camera for a track the relay does not send: a message, no camera asked for, the other one still sent.
+    expect(page.locator("#webcam-missing-track")).to_contain_text('The relay does not carry the track "depth_camera"')
+    assert page.eval_on_selector("#webcam-missing-track video", "(v) => v.srcObject") is None
 
 
 def test_the_defaults_on_the_dashboard(page: Page) -> None:
