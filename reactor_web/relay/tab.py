@@ -137,6 +137,9 @@ class TabSession:
             self.inbox.set("model_state", dict(data))
         elif message.get("type") == "error" and isinstance(data.get("command"), str):
             self._refuse(data["command"], f"{data.get('code', 'ERROR')}: {data.get('message', '')}")
+        elif message.get("type") == "error":  # an error that names no command: the session's own
+            error = ReactorError(str(data.get("code", "MODEL_ERROR")), str(data.get("message", "")), recoverable=False)
+            self.inbox.set("last_error", error.to_dict())
 
     def _on_runtime_message(self, message: Any) -> None:
         # A runtime-level refusal (``{"type": "error", "data": {"code", "message"}}``) names no command: the

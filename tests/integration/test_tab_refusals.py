@@ -105,3 +105,23 @@ async def test_a_released_tab_tells_its_ui_why_and_the_page_why(runtime: str) ->
     finally:
         await page.pc.close()
         await tab.close()
+
+
+async def test_an_error_naming_no_command_is_the_sessions_and_a_runtime_refusal_the_last_commands(runtime: str) -> None:
+    tab = TabSession(TabSettings(model_name="reactor-web-demo", api_url=runtime))
+    seen = Seen(tab)
+    try:
+        tab.connect()
+        await seen.until(lambda f: f.get("status") == "ready")
+        # The demo model always names the command it refuses, and our client sends nothing the runtime
+        # refuses: these frames stand in for a model and a runtime that do, delivered as the client does.
+        tab.reactor._emit("message", {"type": "error", "data": {"code": "OUT_OF_MEMORY", "message": "model restarted"}})
+        fields = await seen.until(lambda f: f.get("last_error") is not None)
+        assert (fields["last_error"]["code"], fields["last_error"]["message"]) == ("OUT_OF_MEMORY", "model restarted")
+
+        await tab.send_command("ping", {})
+        tab.reactor._emit("runtime_message", {"type": "error", "data": {"code": "MESSAGE_TOO_LARGE", "message": "big"}})
+        fields = await seen.until(lambda f: "ping" in f.get("refusals", {}))
+        assert fields["refusals"]["ping"] == "MESSAGE_TOO_LARGE: big"
+    finally:
+        await tab.close()
