@@ -18,6 +18,12 @@ STATUS_COLOURS = {"disconnected": "gray", "connecting": "amber", "waiting": "amb
 
 class DashboardState(ReactorState):
     brightness: int = 50
+    #: The view shows live video (frames arriving), as the view reports it.
+    video_live: bool = False
+
+    @rx.event
+    def set_video_live(self, live: bool) -> None:
+        self.video_live = live
 
     @rx.var
     def model_brightness(self) -> int:
@@ -50,6 +56,14 @@ def status_badge() -> rx.Component:
         size="3",
         variant="soft",
         id="status-badge",
+    )
+
+
+def video_state() -> rx.Component:
+    """Beside the badge while the session is ready but no video reaches the page yet."""
+    return rx.cond(
+        (ReactorState.status == "ready") & ~DashboardState.video_live,
+        rx.text("waiting for video", size="2", color_scheme="amber", id="video-waiting"),
     )
 
 
@@ -182,13 +196,19 @@ def index() -> rx.Component:
         rx.container(
             rx.vstack(
                 rx.hstack(
-                    rx.heading("Reactor Demo", size="7"), rx.spacer(), status_badge(), width="100%", align="center"
+                    rx.heading("Reactor Demo", size="7"),
+                    rx.spacer(),
+                    video_state(),
+                    status_badge(),
+                    width="100%",
+                    align="center",
                 ),
                 error_callout(),
                 waiting_notice(),
                 rx.grid(
                     rx.vstack(
                         reactor_view(
+                            on_live_change=DashboardState.set_video_live,
                             width="100%",
                             style={"aspectRatio": "16 / 9", "borderRadius": "10px"},
                             id="reactor-view",

@@ -265,6 +265,7 @@ export function ReactorView({
   track = RELAY_MODEL_TRACK,
   muted = true,
   objectFit = "contain",
+  onLiveChange,
   style,
   className,
   ref,
@@ -274,6 +275,8 @@ export function ReactorView({
   const videoRef = useRef(null);
   const { stream, live, notice } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
   const carried = track === RELAY_MODEL_TRACK;
+  const notifyLive = useRef(onLiveChange);
+  notifyLive.current = onLiveChange;
   useEffect(() => {
     const video = videoRef.current;
     if (!video) return;
@@ -288,6 +291,9 @@ export function ReactorView({
     if (videoRef.current) videoRef.current.muted = muted;
   }, [muted]);
   const showVideo = carried && Boolean(stream) && live && status === "ready";
+  useEffect(() => {
+    if (notifyLive.current) notifyLive.current(showVideo);
+  }, [showVideo]);
   const text = !carried
     ? `The relay does not carry the track "${track}" (it carries "${RELAY_MODEL_TRACK}").`
     : status === "ready"

@@ -47,6 +47,9 @@ class ReactorView(rx.Component):
     )
     muted: rx.Var[bool] = field(doc="Mute the <video> element (autoplay needs it in most browsers).")
     object_fit: rx.Var[str] = field(doc='CSS object-fit of the <video>: "contain", "cover", "fill"...')
+    on_live_change: rx.EventHandler[passthrough_event_spec(bool)] = field(
+        doc="Receives True when the view starts showing live video (ready, frames arriving), False when it stops."
+    )
 
 
 class WebcamStream(rx.Component):
@@ -102,7 +105,8 @@ def reactor_view(
         muted: Mute the video element.
         object_fit: CSS ``object-fit`` of the video (``"contain"``, ``"cover"``, ``"fill"``...).
         state: The ``ReactorState`` (sub)class whose ``status`` is shown.
-        props: Other props (``id``, ``width``, ``style``...) for the wrapper ``<div>``.
+        props: Other props (``id``, ``width``, ``style``...) for the wrapper ``<div>``, and
+            ``on_live_change`` (an event handler taking a bool: the view shows live video or not).
     """
     return ReactorView.create(status=state.status, track=track, muted=muted, object_fit=object_fit, **props)
 
