@@ -8,6 +8,7 @@ import reflex as rx
 
 import reactor_web.ui
 from reactor_web.ui import (
+    PUBLISH_WEBCAM,
     ReactorState,
     image_upload,
     reactor_controller,
@@ -22,11 +23,29 @@ STATUS_COLOURS = {"disconnected": "gray", "connecting": "amber", "waiting": "amb
 
 class DashboardState(ReactorState):
     brightness: int = 50
+    #: The view shows live video (frames arriving), as the view reports it.
+    video_live: bool = False
+
+    @rx.event
+    def set_video_live(self, live: bool) -> None:
+        self.video_live = live
+
+    @rx.var
+    def model_brightness(self) -> int:
+        """The brightness the model reports (its ``state_update``), else the last one chosen here."""
+        value = self.model_state.get("brightness")
+        return value if isinstance(value, int) and not isinstance(value, bool) else self.brightness
 
     @rx.event
     async def set_brightness(self, value: list[int | float]) -> None:
         self.brightness = int(value[0])
         await self.send_command("set_brightness", {"value": self.brightness})
+
+
+def refusal(key: str, element_id: str) -> rx.Component:
+    """The model's refusal of what the component beside it sent (``key``: a command, or ``PUBLISH_WEBCAM``)."""
+    text = ReactorState.refusals.get(key, "")
+    return rx.cond(text != "", rx.text(text, size="1", color_scheme="red", id=element_id))
 
 
 def status_badge() -> rx.Component:
@@ -42,6 +61,14 @@ def status_badge() -> rx.Component:
         size="3",
         variant="soft",
         id="status-badge",
+    )
+
+
+def video_state() -> rx.Component:
+    """Beside the badge while the session is ready but no video reaches the page yet."""
+    return rx.cond(
+        (ReactorState.status == "ready") & ~DashboardState.video_live,
+        rx.text("waiting for video", size="2", color_scheme="amber", id="video-waiting"),
     )
 
 
@@ -67,7 +94,9 @@ def controls() -> rx.Component:
                 id="send-command-button",
             ),
         ),
+        refusal("ping", "send-command-error"),
         spacing="3",
+        align="center",
     )
 
 
@@ -117,7 +146,7 @@ def auto_retry_switch() -> rx.Component:
 
 def brightness_control() -> rx.Component:
     return rx.vstack(
-        rx.text("Brightness: ", DashboardState.brightness, size="2", weight="medium"),
+        rx.text("Brightness: ", DashboardState.model_brightness, size="2", weight="medium", id="brightness-text"),
         rx.slider(
             default_value=[50],
             min=0,
@@ -127,6 +156,7 @@ def brightness_control() -> rx.Component:
             disabled=ReactorState.status != "ready",
             id="brightness-slider",
         ),
+        refusal("set_brightness", "brightness-error"),
         width="100%",
         spacing="2",
     )
@@ -144,6 +174,7 @@ def webcam_panel() -> rx.Component:
             width="100%",
             align="center",
         ),
+        refusal(PUBLISH_WEBCAM, "webcam-publish-error"),
         webcam_stream(width="100%", style={"aspectRatio": "16 / 9", "borderRadius": "8px"}, id="webcam"),
         width="100%",
     )
@@ -170,13 +201,19 @@ def index() -> rx.Component:
         rx.container(
             rx.vstack(
                 rx.hstack(
-                    rx.heading("Reactor Demo", size="7"), rx.spacer(), status_badge(), width="100%", align="center"
+                    rx.heading("Reactor Demo", size="7"),
+                    rx.spacer(),
+                    video_state(),
+                    status_badge(),
+                    width="100%",
+                    align="center",
                 ),
                 error_callout(),
                 waiting_notice(),
                 rx.grid(
                     rx.vstack(
                         reactor_view(
+                            on_live_change=DashboardState.set_video_live,
                             width="100%",
                             style={"aspectRatio": "16 / 9", "borderRadius": "10px"},
                             id="reactor-view",
@@ -206,6 +243,33 @@ def index() -> rx.Component:
     )
 
 
+def component_props() -> rx.Component:
+    """The view and camera components with their props away from the defaults, side by side."""
+    tile: dict[str, Any] = {"width": "320px", "height": "180px"}
+    return reactor_provider(
+        rx.vstack(
+            rx.hstack(status_badge(), controls(), align="center", spacing="4"),
+            rx.hstack(
+                reactor_view(object_fit="cover", muted=False, id="view-cover", **tile),
+                reactor_view(track="depth", id="view-missing-track", **tile),
+                spacing="4",
+            ),
+            rx.text("The camera is sent at 160x120 with its preview hidden:", size="2"),
+            webcam_stream(
+                video_constraints={"width": {"ideal": 160}, "height": {"ideal": 120}},
+                show_webcam=False,
+                object_fit="fill",
+                id="webcam-hidden",
+                **tile,
+            ),
+            webcam_stream(track="depth_camera", id="webcam-missing-track", **tile),
+            padding="1em",
+            spacing="4",
+        )
+    )
+
+
 app = rx.App(theme=rx.theme(appearance="light", accent_color="indigo", radius="medium"))
 app.add_page(index, title="Reactor Demo")
+app.add_page(component_props, route="/components", title="Reactor components")
 reactor_web.ui.setup(app)

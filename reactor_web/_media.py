@@ -56,6 +56,7 @@ async def drain(track: MediaStreamTrack, sink: Callable[[Frame], None]) -> None:
         except MediaStreamError:
             logger.debug("%s track %s ended", track.kind, track.id)
             return
+        assert isinstance(frame, Frame)  # a received or captured track yields decoded frames, never packets
         sink(frame)
 
 

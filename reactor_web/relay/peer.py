@@ -7,11 +7,14 @@ by the page's camera, which the tab's GPU session can publish). Each peer connec
 of ``model_video``, owned by the peer and ended with that connection, so a re-offer (a page reload)
 closing the old connection leaves the hub, and the next connection's video, untouched. A tab that
 stops beating is declared dead long before ICE consent would notice (field lesson 11).
+The ``relay`` channel also carries, when the backend ends the relay, a goodbye ``{"type": "bye", "reason":
+"..."}`` (backend → page), so that the page says why and re-offers at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -31,6 +34,8 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_CHANNEL = "relay"
 #: A tab whose heartbeat stops is released after this long (``REACTOR_HEARTBEAT_TIMEOUT_S``).
 DEFAULT_HEARTBEAT_TIMEOUT_S = 5.0
+#: How long closing waits for the goodbye to leave before the peer connection goes.
+BYE_FLUSH_TIMEOUT_S = 0.5
 # Host candidates hidden behind mDNS names cannot be resolved by the backend; the browser still
 # reaches the backend's own candidates, and the backend learns its address as peer-reflexive.
 _MDNS_CANDIDATE = re.compile(r"^a=candidate:.* [0-9a-f-]+\.local .*$\r?\n?", re.MULTILINE | re.IGNORECASE)
@@ -70,7 +75,7 @@ class BrowserPeer:
         *,
         ice_servers: list[RTCIceServer] | None = None,
         heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S,
-        on_dead: Callable[[], Awaitable[None]] | None = None,
+        on_dead: Callable[[str], Awaitable[None]] | None = None,
         peer_options: PeerOptions | None = None,
     ) -> None:
         #: Frames for the page; the tab sets its source (a view of the GPU session's video).
@@ -83,6 +88,7 @@ class BrowserPeer:
         self._on_dead = on_dead
         self._pc: RTCPeerConnection | None = None
         self._model_view: FrameView | None = None
+        self._channel: Any = None  # the page's ``relay`` channel on the current peer connection
         self._last_beat = time.monotonic()
         self._watchdog: asyncio.Task[None] | None = None
         self._closed = False
@@ -110,7 +116,8 @@ class BrowserPeer:
         @pc.on("datachannel")
         @guarded
         def on_datachannel(channel: Any) -> None:
-            if channel.label == HEARTBEAT_CHANNEL:
+            if channel.label == HEARTBEAT_CHANNEL and pc is self._pc:
+                self._channel = channel
                 channel.on("message", guarded(self._on_heartbeat))
 
         @pc.on("connectionstatechange")
@@ -152,25 +159,51 @@ class BrowserPeer:
                 self.on_browser_stats(stats)
 
     async def _watch(self) -> None:
+        period = self._heartbeat_timeout_s / 4
         while not self._closed:
-            await asyncio.sleep(self._heartbeat_timeout_s / 4)
+            slept_from = time.monotonic()
+            await asyncio.sleep(period)
+            if time.monotonic() - slept_from > 2 * period:
+                # This event loop itself stalled (a busy backend): beats that arrived meanwhile are still
+                # queued behind this check, so look again once they have been read.
+                continue
             if time.monotonic() - self._last_beat > self._heartbeat_timeout_s:
                 logger.info("relay heartbeat lost for %.1f s: releasing the tab", self._heartbeat_timeout_s)
                 self._watchdog = None
+                reason = f"released after {self._heartbeat_timeout_s:g} s without a heartbeat from the page"
                 if self._on_dead is not None:
-                    await self._on_dead()
+                    await self._on_dead(reason)
+                else:
+                    await self.close(reason)
                 return
 
     async def _close_pc(self) -> None:
-        pc, self._pc = self._pc, None
+        pc, self._pc, self._channel = self._pc, None, None
         view, self._model_view = self._model_view, None
         if view is not None:
             view.stop()  # a connection that never started sending would not stop it
         if pc is not None:
             await pc.close()
 
-    async def close(self) -> None:
-        """Close the peer connection and both hubs; idempotent."""
+    async def _say_bye(self, reason: str) -> None:
+        """Tell the page why its relay ends, so that it says so and re-offers without waiting for ICE to fail."""
+        channel = self._channel
+        if channel is None or channel.readyState != "open":
+            return
+        try:
+            channel.send(json.dumps({"type": "bye", "reason": reason}))
+            if channel.bufferedAmount > channel.bufferedAmountLowThreshold:
+                sent = asyncio.Event()
+                channel.once("bufferedamountlow", sent.set)
+                async with asyncio.timeout(BYE_FLUSH_TIMEOUT_S):
+                    await sent.wait()
+        except Exception as exc:  # a closing channel: the page will notice the peer going instead
+            logger.debug("relay goodbye not sent: %r", exc)
+
+    async def close(self, reason: str = "the relay closed") -> None:
+        """Tell the page ``reason``, then close the peer connection and both hubs; idempotent."""
+        if not self._closed:
+            await self._say_bye(reason)
         self._closed = True
         watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None and watchdog is not asyncio.current_task():

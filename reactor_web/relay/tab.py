@@ -23,8 +23,9 @@ from aiortc import RTCIceServer
 from reactor_web.client import Reactor, ReactorError, TokenProvider
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats
 from reactor_web.client.tracks import ReceivedTrack
+from reactor_web.protocol.capabilities import Capabilities
 from reactor_web.protocol.constants import STATS_INTERVAL_S, WEBCAM_TRACK
-from reactor_web.protocol.schemas import IceServer
+from reactor_web.protocol.schemas import FileRef, IceServer
 from reactor_web.relay.inbox import TabInbox
 from reactor_web.relay.peer import DEFAULT_HEARTBEAT_TIMEOUT_S, BrowserPeer, RelayOffer
 from reactor_web.relay.retry import Retrier, RetryPolicy
@@ -34,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 #: The stats panel charts the last minute of the client's stats (one sample every STATS_INTERVAL_S).
 STATS_HISTORY_POINTS = int(60 / STATS_INTERVAL_S)
+#: The key under which a refused camera publish is reported in ``refusals`` (commands use their own name).
+PUBLISH_WEBCAM = f"publish:{WEBCAM_TRACK}"
+#: Why a tab's relay ended, as ``last_error["code"]`` (the page re-offers a fresh relay).
+RELAY_RELEASED = "RELAY_RELEASED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,7 @@ class TabSession:
         self.peer = BrowserPeer(
             ice_servers=settings.browser_ice_servers,
             heartbeat_timeout_s=settings.heartbeat_timeout_s,
-            on_dead=self.close,
+            on_dead=self._release,
         )
         self.peer.on_browser_stats = lambda stats: self.inbox.set("browser_stats", stats)
         self.want_webcam = False
@@ -95,6 +100,9 @@ class TabSession:
         self._on_closed = on_closed
         self._tasks = OwnedTasks(logger, "tab")
         self._waiting_clock: asyncio.Task[None] | None = None
+        #: What the model (or the runtime) refused, by what was sent: ``{command or PUBLISH_WEBCAM: "CODE: message"}``.
+        self._refusals: dict[str, str] = {}
+        self._last_command: str | None = None
         self.retrier = Retrier(
             self.reactor, self.inbox, self._spawn, enabled=settings.auto_retry, policy=settings.retry_policy
         )
@@ -103,15 +111,60 @@ class TabSession:
     def _wire_events(self) -> None:
         r, inbox = self.reactor, self.inbox
         r.on("status_changed", self._on_status)
-        r.on("session_id_changed", lambda sid: inbox.set("session_id", sid))
+        r.on("session_id_changed", self._on_session_id)
         r.on("capabilities_received", lambda caps: inbox.set("capabilities", plain(caps)))
         r.on("message", inbox.add_message)
+        r.on("message", self._on_model_message)
+        r.on("runtime_message", self._on_runtime_message)
         r.on("error", lambda err: inbox.set("last_error", plain(err)))
         r.on("error", self.retrier.on_error)
         r.on("session_info_changed", lambda info: inbox.set("queue_position", info.queue_position))
         r.on("session_expiration_changed", lambda ts: inbox.set("session_expiration", ts))
         r.on("stats_update", self._on_stats)
         r.on("stream_changed", self._on_stream)
+
+    def _on_session_id(self, session_id: str | None) -> None:
+        self.inbox.set("session_id", session_id)
+        # What the model confirmed or refused belongs to the session that said it.
+        self.inbox.set("model_state", {})
+        self._refusals.clear()
+        self._last_command = None
+        self.inbox.set("refusals", {})
+
+    def _on_model_message(self, message: Any) -> None:
+        """Route the model's answers: ``state_update`` is the model's own state, an ``error`` names the command
+        it refuses (``{"type": "error", "data": {"code", "message", "command"}}``)."""
+        if not isinstance(message, dict) or not isinstance(message.get("data"), dict):
+            return
+        data = message["data"]
+        if message.get("type") == "state_update":
+            self.inbox.set("model_state", dict(data))
+        elif message.get("type") == "error" and isinstance(data.get("command"), str):
+            self._refuse(data["command"], f"{data.get('code', 'ERROR')}: {data.get('message', '')}")
+        elif message.get("type") == "error":  # an error that names no command: the session's own
+            error = ReactorError(str(data.get("code", "MODEL_ERROR")), str(data.get("message", "")), recoverable=False)
+            self.inbox.set("last_error", error.to_dict())
+
+    def _on_runtime_message(self, message: Any) -> None:
+        # A runtime-level refusal (``{"type": "error", "data": {"code", "message"}}``) names no command: the
+        # runtime answers each frame as it arrives, so it refuses the last frame this tab sent; when that was
+        # a command, it shows beside the command, otherwise as the tab's last error.
+        if not isinstance(message, dict) or message.get("type") != "error" or not isinstance(message.get("data"), dict):
+            return
+        text = f"{message['data'].get('code', 'ERROR')}: {message['data'].get('message', '')}"
+        if self._last_command is not None:
+            self._refuse(self._last_command, text)
+        else:
+            self.inbox.set("last_error", ReactorError("RUNTIME_ERROR", text, component="gpu").to_dict())
+
+    def _refuse(self, key: str, text: str) -> None:
+        self._refusals[key] = text
+        self.inbox.set("refusals", dict(self._refusals))
+
+    def clear_refusals(self, *keys: str) -> None:
+        """Forget earlier refusals of ``keys`` (command names, or ``PUBLISH_WEBCAM``): a new attempt starts clean."""
+        if any(self._refusals.pop(key, None) is not None for key in keys):
+            self.inbox.set("refusals", dict(self._refusals))
 
     def _on_stats(self, stats: ConnectionStats) -> None:
         sample = stats.to_dict()
@@ -155,11 +208,23 @@ class TabSession:
             await asyncio.sleep(1.0)  # a clock's tick, not a wait for an outcome
 
     async def _publish_webcam(self) -> None:
-        if self.reactor.get_capabilities() is None or self.reactor.status != "ready":
-            return
         caps = self.reactor.get_capabilities()
-        if caps is not None and caps.track(WEBCAM_TRACK) is not None:
+        if caps is None or self.reactor.status != "ready":
+            return
+        if caps.track(WEBCAM_TRACK) is None:
+            self._refuse_publish(f"The model takes no {WEBCAM_TRACK!r} track: the camera is not sent.")
+            return
+        try:
             await self.reactor.publish_track(WEBCAM_TRACK, self._webcam_view)
+        except ReactorError as exc:
+            self._refuse_publish(f"{exc.code}: {exc.message}")
+            raise
+
+    def _refuse_publish(self, text: str) -> None:
+        # The camera is not sent: the switch goes back off (the true state) and says why; on again retries.
+        self.want_webcam = False
+        self.inbox.set("webcam_publish", False)
+        self._refuse(PUBLISH_WEBCAM, text)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = self._tasks.spawn(self._guard(coro))
@@ -199,19 +264,48 @@ class TabSession:
         """Reconnect if the session survived the last failure, else connect anew."""
         self.retrier.retry_now(self.reactor.get_last_error())
 
+    @property
+    def status(self) -> str:
+        """The model session's status (``disconnected``, ``connecting``, ``waiting``, ``ready``)."""
+        return self.reactor.status
+
+    def capabilities(self) -> Capabilities | None:
+        """The model's declared commands and tracks, once connected (None before)."""
+        return self.reactor.get_capabilities()
+
+    async def upload_file(self, content: bytes, *, name: str | None, mime_type: str | None) -> FileRef:
+        """Upload ``content`` to the model session; the reference goes into a command. Raises ReactorError."""
+        self._last_command = None  # the upload's own runtime frame comes after: a runtime error is not a command's
+        return await self.reactor.upload_file(content, name=name, mime_type=mime_type)
+
     async def send_command(self, command: str, data: Any = None) -> None:
+        """Send a command; the model's refusal of it arrives later in ``refusals[command]``. Raises
+        ReactorError when the client refuses it first (not ready, not declared, schema, size)."""
+        self.clear_refusals(command)
+        self._last_command = command
         await self.reactor.send_command(command, data)
 
+    def set_auto_retry(self, enabled: bool) -> None:
+        """Turn the automatic retry after a recoverable failure on or off."""
+        self.retrier.set_enabled(enabled)
+
     def set_webcam_wanted(self, wanted: bool) -> None:
+        """Publish the page's camera to the model whenever ready (or stop); a refusal lands in ``refusals``."""
         self.want_webcam = wanted
+        self.clear_refusals(PUBLISH_WEBCAM)
         if not wanted:
             # Also while disconnected: a reconnect must not send again a camera the user turned off.
             self._spawn(self.reactor.unpublish_track(WEBCAM_TRACK))
         elif self.reactor.status == "ready":
             self._spawn(self._publish_webcam())
 
-    async def close(self) -> None:
-        """Release the GPU session and the browser peer; idempotent."""
+    async def _release(self, reason: str) -> None:
+        """The relay ended on its own (the page stopped beating): say why, then close."""
+        self.inbox.set("last_error", ReactorError(RELAY_RELEASED, reason, component="gpu").to_dict())
+        await self.close(reason)
+
+    async def close(self, reason: str = "the tab session closed") -> None:
+        """Release the GPU session and the browser peer (telling the page ``reason``); idempotent."""
         if self.closed:
             return
         self.closed = True
@@ -224,7 +318,7 @@ class TabSession:
         finally:
             self._on_stream(None)
             self._webcam_view.stop()
-            await self.peer.close()
+            await self.peer.close(reason)
             self.inbox.close()
             if self._on_closed is not None:
                 self._on_closed(self)

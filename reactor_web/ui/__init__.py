@@ -11,6 +11,7 @@ One call sets an app up (the model endpoint), then the components go anywhere on
 See the README's "Use it in your own Reflex app".
 """
 
+from reactor_web.relay.tab import PUBLISH_WEBCAM
 from reactor_web.ui.components import reactor_provider, reactor_view, webcam_stream
 from reactor_web.ui.controller import reactor_controller
 from reactor_web.ui.embedded import setup
@@ -28,6 +29,7 @@ from reactor_web.ui.stats_panel import stats_panel
 from reactor_web.ui.upload import image_upload
 
 __all__ = [
+    "PUBLISH_WEBCAM",
     "CapabilitiesInfo",
     "CommandInfo",
     "ErrorInfo",

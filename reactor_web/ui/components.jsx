@@ -7,11 +7,18 @@ const HEARTBEAT_MS = 1000;
 const STATS_EVERY_BEATS = 2;
 const ICE_GATHER_TIMEOUT_MS = 3000;
 const RESTART_DELAY_MS = 1000;
+// The model's video counts as live while the decoder made progress within this long.
+const FRAMES_CHECK_MS = 500;
+const LIVE_WITHIN_MS = 1500;
+// What the relay carries today: one model video down, one camera up.
+export const RELAY_MODEL_TRACK = "main_video";
+export const RELAY_CAMERA_TRACK = "webcam";
 
 // ---- the page's relay peer ---------------------------------------------------------------------
 
 const listeners = new Set();
-let snapshot = { relay: null, stream: null, state: "new" };
+// live: decoded frames of the model's video are arriving now; notice: why the backend last ended the relay.
+let snapshot = { relay: null, stream: null, state: "new", live: false, notice: "" };
 function publish(patch) {
   snapshot = { ...snapshot, ...patch };
   listeners.forEach((fn) => fn());
@@ -22,7 +29,7 @@ function subscribe(fn) {
 }
 const getSnapshot = () => snapshot;
 // The production build prerenders the page on the server, where no peer exists yet.
-const SERVER_SNAPSHOT = { relay: null, stream: null, state: "new" };
+const SERVER_SNAPSHOT = { relay: null, stream: null, state: "new", live: false, notice: "" };
 const getServerSnapshot = () => SERVER_SNAPSHOT;
 // The camera outlives relay restarts: a new peer picks it up.
 let cameraTrack = null;
@@ -78,8 +85,52 @@ class Relay {
       publish({ state: pc.connectionState });
       if (pc.connectionState === "failed") this.restart();
     };
-    this.channel.onopen = () => this.beat();
+    const channel = this.channel;
+    channel.onopen = () => this.beat();
+    // The backend ending the relay (a tab it released, a shutdown) says why; re-offer at once rather than
+    // wait for ICE to fail. A channel closed without a word is noticed the same way.
+    channel.onmessage = (event) => {
+      let message = null;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (message && message.type === "bye" && channel === this.channel) {
+        publish({ notice: String(message.reason || "the backend ended the relay") });
+        this.restart(0);
+      }
+    };
+    channel.onclose = () => {
+      if (channel === this.channel) this.restart();
+    };
+    this.watchFrames(pc, this.model.receiver);
     this.offer(pc);
+  }
+
+  // "live" only while the decoder makes progress: a frozen or stale peer must not look ready.
+  watchFrames(pc, receiver) {
+    let decoded = 0;
+    let progressAt = 0;
+    const timer = setInterval(async () => {
+      let now = decoded;
+      try {
+        // The receiver's own report only: far cheaper than the whole connection's.
+        (await receiver.getStats()).forEach((s) => {
+          if (s.type === "inbound-rtp" && s.kind === "video") now = s.framesDecoded || 0;
+        });
+      } catch {
+        return;
+      }
+      if (pc !== this.pc) return;
+      if (now > decoded) {
+        decoded = now;
+        progressAt = Date.now();
+      }
+      const live = progressAt > 0 && Date.now() - progressAt < LIVE_WITHIN_MS;
+      if (live !== snapshot.live) publish(live ? { live, notice: "" } : { live });
+    }, FRAMES_CHECK_MS);
+    this.timers.push(timer);
   }
 
   async offer(pc) {
@@ -144,10 +195,10 @@ class Relay {
     return out;
   }
 
-  restart() {
+  restart(delayMs = RESTART_DELAY_MS) {
     if (this.closed) return;
     this.teardown();
-    this.timers.push(setTimeout(() => this.start(), RESTART_DELAY_MS));
+    this.timers.push(setTimeout(() => this.start(), delayMs));
   }
 
   setCamera(track) {
@@ -160,9 +211,10 @@ class Relay {
   teardown() {
     this.timers.forEach((t) => clearInterval(t));
     this.timers = [];
+    this.channel = null;
     if (this.pc) this.pc.close();
     this.pc = null;
-    publish({ stream: null, state: "closed" });
+    publish({ stream: null, state: "closed", live: false });
   }
 
   close() {
@@ -204,26 +256,56 @@ const overlayStyle = {
   pointerEvents: "none",
 };
 
-// The model's video; while there is none, the status text in its place.
-export function ReactorView({ status, muted = true, objectFit = "contain", style, className, ref, id, ...rest }) {
+const noticeStyle = { fontSize: "0.8rem", color: "#f99", marginTop: "0.5em", maxWidth: "90%", textAlign: "center" };
+
+// The model's video; while there is none, the status text in its place. "ready" shows the video only once
+// its frames are arriving (never a last frame left from a frozen or released relay).
+export function ReactorView({
+  status,
+  track = RELAY_MODEL_TRACK,
+  muted = true,
+  objectFit = "contain",
+  onLiveChange,
+  style,
+  className,
+  ref,
+  id,
+  ...rest
+}) {
   const videoRef = useRef(null);
-  const { stream } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
+  const { stream, live, notice } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
+  const carried = track === RELAY_MODEL_TRACK;
+  const notifyLive = useRef(onLiveChange);
+  notifyLive.current = onLiveChange;
   useEffect(() => {
     const video = videoRef.current;
     if (!video) return;
-    video.srcObject = stream;
-    if (stream) video.play().catch((err) => console.warn("reactor-web: video.play()", err));
+    video.srcObject = carried ? stream : null;
+    if (stream && carried) video.play().catch((err) => console.warn("reactor-web: video.play()", err));
     return () => {
       video.srcObject = null;
     };
-  }, [stream]);
-  const showVideo = Boolean(stream) && status === "ready";
+  }, [stream, carried]);
+  useEffect(() => {
+    // React does not keep the `muted` property in step with the prop: set it on the element.
+    if (videoRef.current) videoRef.current.muted = muted;
+  }, [muted]);
+  const showVideo = carried && Boolean(stream) && live && status === "ready";
+  useEffect(() => {
+    if (notifyLive.current) notifyLive.current(showVideo);
+  }, [showVideo]);
+  const text = !carried
+    ? `The relay does not carry the track "${track}" (it carries "${RELAY_MODEL_TRACK}").`
+    : status === "ready"
+      ? "waiting for video..."
+      : status;
   return (
     <div
       ref={ref}
       id={id}
       className={className}
       data-status={status}
+      data-live={showVideo ? "true" : "false"}
       style={{ position: "relative", background: "#000", overflow: "hidden", ...style }}
       {...rest}
     >
@@ -236,8 +318,13 @@ export function ReactorView({ status, muted = true, objectFit = "contain", style
         style={{ width: "100%", height: "100%", objectFit, display: showVideo ? "block" : "none" }}
       />
       {!showVideo && (
-        <div data-testid="reactor-view-status" style={overlayStyle}>
-          {status}
+        <div data-testid="reactor-view-status" style={{ ...overlayStyle, flexDirection: "column" }}>
+          <div>{text}</div>
+          {notice && carried && (
+            <div data-testid="reactor-view-notice" style={noticeStyle}>
+              {notice}
+            </div>
+          )}
         </div>
       )}
     </div>
@@ -246,8 +333,10 @@ export function ReactorView({ status, muted = true, objectFit = "contain", style
 
 const DENIED = "Camera access denied. Please allow access in your browser settings.";
 
-// The user's camera: previewed here, sent to the backend while `publish` is on.
+// The user's camera: previewed here (unless showWebcam is false), sent to the backend while `publish` is on.
+// videoConstraints go to getUserMedia as the `video` constraints.
 export function WebcamStream({
+  track = RELAY_CAMERA_TRACK,
   publish: publishing = true,
   videoConstraints,
   showWebcam = true,
@@ -266,7 +355,9 @@ export function WebcamStream({
   const notify = useRef(onCameraChange);
   notify.current = onCameraChange;
 
+  const carried = track === RELAY_CAMERA_TRACK;
   useEffect(() => {
+    if (!carried) return; // nothing to send it on: do not ask for the camera
     let cancelled = false;
     const constraints = videoConstraints || { width: { ideal: 1280 }, height: { ideal: 720 } };
     navigator.mediaDevices
@@ -292,18 +383,26 @@ export function WebcamStream({
       streamRef.current = null;
       if (snapshot.relay) snapshot.relay.setCamera(null);
     };
-  }, [JSON.stringify(videoConstraints || null)]);
+  }, [JSON.stringify(videoConstraints || null), carried]);
 
+  const sent = publishing ? camera.track : null;
   useEffect(() => {
-    if (relay) relay.setCamera(publishing ? camera.track : null);
-    else cameraTrack = publishing ? camera.track : null;
-  }, [relay, camera.track, publishing]);
+    if (!carried) return; // another component's camera may be on the relay: leave it
+    if (relay) relay.setCamera(sent);
+    else cameraTrack = sent;
+  }, [relay, sent, carried]);
 
   useEffect(() => {
     if (notify.current) notify.current(camera.state);
   }, [camera.state]);
 
-  const text = camera.state === "denied" ? DENIED : camera.state === "error" ? "Camera unavailable" : "Starting camera...";
+  const text = !carried
+    ? `The relay does not carry the track "${track}" (it sends the camera as "${RELAY_CAMERA_TRACK}").`
+    : camera.state === "denied"
+      ? DENIED
+      : camera.state === "error"
+        ? "Camera unavailable"
+        : "Starting camera...";
   return (
     <div
       ref={ref}
@@ -319,9 +418,9 @@ export function WebcamStream({
         muted
         playsInline
         autoPlay
-        style={{ width: "100%", height: "100%", objectFit, display: camera.state === "on" ? "block" : "none" }}
+        style={{ width: "100%", height: "100%", objectFit, display: camera.state === "on" && carried ? "block" : "none" }}
       />
-      {camera.state !== "on" && (
+      {(camera.state !== "on" || !carried) && (
         <div data-testid="webcam-status" style={overlayStyle}>
           {text}
         </div>

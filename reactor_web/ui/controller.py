@@ -67,7 +67,7 @@ async def upload_to_session(tab: TabSession, file: rx.UploadFile) -> FileRef:
     """Upload a file the page sent to this backend on to the tab's model session (raises ReactorError)."""
     content = await file.read()
     mime_type = file.headers.get("content-type") or None
-    return await tab.reactor.upload_file(content, name=file.name or None, mime_type=mime_type)
+    return await tab.upload_file(content, name=file.name or None, mime_type=mime_type)
 
 
 def error_text(exc: ReactorError) -> str:
@@ -79,7 +79,11 @@ def not_ready_text(status: str) -> str:
 
 
 class ControllerState(ReactorState):
-    """Per-command outcome of the last Send, committed slider values, and files chosen for upload fields."""
+    """Per-command outcome of the last Send, committed slider values, and files chosen for upload fields.
+
+    A command's error is this form's own finding (schema, not connected) or else the model's refusal of the
+    command (``refusals``, routed by the tab session from the model's ``error`` message).
+    """
 
     errors: dict[str, str] = {}
     sent: dict[str, str] = {}
@@ -96,16 +100,19 @@ class ControllerState(ReactorState):
             specs = control_specs(Capabilities.parse(self.capabilities))
         except ProtocolError:
             return []
-        return [self._command_view(spec) for spec in specs]
+        refusals = self.refusals
+        return [self._command_view(spec, refusals.get(spec.name, "")) for spec in specs]
 
-    def _command_view(self, spec: CommandControls) -> CommandView:
+    def _command_view(self, spec: CommandControls, refusal: str) -> CommandView:
+        error = self.errors.get(spec.name, "") or refusal
         return CommandView(
             name=spec.name,
             description=spec.description,
             test_id=f"command-{spec.name}",
             fields=[self._field_view(spec.name, f) for f in spec.fields],
-            error=self.errors.get(spec.name, ""),
-            sent=self.sent.get(spec.name, ""),
+            error=error,
+            # "Sent" until the model refuses it.
+            sent="" if error else self.sent.get(spec.name, ""),
         )
 
     def _field_view(self, command: str, control: FieldControl) -> FieldView:
@@ -161,11 +168,13 @@ class ControllerState(ReactorState):
         command = key.split("/", 1)[0]
         if not files:
             return
+        tab = self._tab()
+        tab.clear_refusals(command)  # a new attempt: the model's last word on the old one no longer applies
         if self.status != "ready":
             self._outcome(command, error=not_ready_text(self.status))
             return
         try:
-            ref = await upload_to_session(self._tab(), files[0])
+            ref = await upload_to_session(tab, files[0])
         except ReactorError as exc:
             self._outcome(command, error=error_text(exc))
             return
@@ -177,7 +186,7 @@ class ControllerState(ReactorState):
         """Send a command with the values its form holds now, unless the model's schema refuses them."""
         name = str(form.get(COMMAND_KEY, ""))
         tab = self._tab()
-        caps = tab.reactor.get_capabilities()
+        caps = tab.capabilities()
         if self.status != "ready" or caps is None:
             self._outcome(name, error=not_ready_text(self.status))
             return

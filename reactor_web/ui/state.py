@@ -7,6 +7,7 @@ stats) reaches the tab through one background ``pump`` per tab.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -150,6 +151,11 @@ class ReactorState(rx.State):
     #: ``{"in_s", "attempt", "of"}`` while an automatic retry counts down.
     retry: dict[str, Any] | None = None
     auto_retry: bool = settings.auto_retry
+    #: What the model refused, by what was sent: ``{command: "CODE: message"}`` (``"publish:webcam"`` for the
+    #: camera). A new send of the command clears its entry; a new session starts empty.
+    refusals: dict[str, str] = {}
+    #: The model's own state, from its latest ``state_update`` message (empty until it sends one).
+    model_state: dict[str, Any] = {}
     _pumping: bool = False
 
     def on_message(self, message: Any) -> None:
@@ -164,9 +170,12 @@ class ReactorState(rx.State):
     # -- the tab's session -----------------------------------------------------------------------
 
     def _tab(self) -> TabSession:
-        tab = tabs.open(self.router.session.client_token, tab_settings())
-        tab.want_webcam = self.webcam_publish
-        tab.retrier.enabled = self.auto_retry
+        token = self.router.session.client_token
+        tab = tabs.get(token)
+        if tab is None or tab.closed:
+            # A new tab session (first use, or after the last one was released) starts with this tab's choices.
+            tab = tabs.open(token, dataclasses.replace(tab_settings(), auto_retry=self.auto_retry))
+            tab.set_webcam_wanted(self.webcam_publish)
         return tab
 
     def _ensure_pump(self) -> Any:
@@ -205,11 +214,18 @@ class ReactorState(rx.State):
                         setattr(self, name, value)
                     if update.messages:
                         await self._deliver(update.messages)
-                if update.closed:
-                    return
-        finally:
+                    if update.closed:
+                        # Decided under the state lock, which a re-offer's handler also holds: either it already
+                        # made the tab's next session (carry on with it) or it will start a new pump.
+                        following = tabs.get(self.router.session.client_token)
+                        if following is None or following.closed:
+                            self._pumping = False
+                            return
+                        tab = following
+        except BaseException:
             async with self:
                 self._pumping = False
+            raise
 
     async def _deliver(self, messages: list[Any]) -> None:
         """Add ``messages`` to ``messages`` and hand each to every ``on_message`` override (inside ``async with``).
@@ -254,7 +270,7 @@ class ReactorState(rx.State):
     def set_auto_retry(self, enabled: bool) -> None:
         """Retry by itself after a recoverable failure (backoff 1, 2, 4… s, at least ``Retry-After``) or not."""
         self.auto_retry = enabled
-        self._tab().retrier.set_enabled(enabled)
+        self._tab().set_auto_retry(enabled)
 
     @rx.event
     async def send_command(self, command: str, data: dict[str, Any] | None = None) -> None:

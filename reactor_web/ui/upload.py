@@ -2,75 +2,109 @@
 
 The file travels page → this backend (Reflex's upload endpoint) → the model session (the client's
 ``upload_file``), then ``set_image`` refers to it. The data is checked against the model's schema before
-the upload, so a model without ``set_image`` (or a refused opacity) costs no transfer.
+the upload, so a model without ``set_image`` (or a refused opacity) costs no transfer. What the panel
+shows is what the model says: the image it confirmed, or its refusal.
 """
 
 from __future__ import annotations
 
 import reflex as rx
+from reflex_base.vars.object import ObjectVar
+from reflex_base.vars.sequence import ArrayVar
 
 from reactor_web.client import ReactorError
+from reactor_web.relay.tab import TabSession
 from reactor_web.ui.command_form import check, pending_ref
 from reactor_web.ui.controller import error_text, not_ready_text, upload_to_session
 from reactor_web.ui.state import ReactorState
 
 UPLOAD_ID = "image-upload"
 DEFAULT_OPACITY = 0.5
+SET_IMAGE, CLEAR_IMAGE = "set_image", "clear_image"
+CHOOSE_IMAGE = "choose a PNG, JPEG or WebP file."
 
 
 class ImageUploadState(ReactorState):
+    """The Image panel: the opacity chosen, and what went wrong with the last attempt.
+
+    The panel names an image only once the model confirmed it (``image`` in its ``state_update``); a refusal
+    by the model (``INVALID_IMAGE``, ``UNKNOWN_UPLOAD``...) is shown in the panel, and every new attempt
+    clears the previous one's error.
+    """
+
     opacity: float = DEFAULT_OPACITY
-    image_error: str = ""
-    #: The image set, and the model session it was set in (a new session starts without it).
-    image_set: dict[str, str] = {}
+    #: This panel's own finding on the last attempt (not an image, not connected, upload refused).
+    attempt_error: str = ""
 
     @rx.var
     def image_name(self) -> str:
-        return self.image_set.get("name", "") if self.image_set.get("session_id") == self.session_id else ""
+        """The image the model says it blends (empty when none)."""
+        image = self.model_state.get("image")
+        return image if isinstance(image, str) else ""
+
+    @rx.var
+    def image_error(self) -> str:
+        """The last attempt's error: the panel's own, else the model's refusal of set_image or clear_image."""
+        refusals = self.refusals
+        return self.attempt_error or refusals.get(SET_IMAGE, "") or refusals.get(CLEAR_IMAGE, "")
 
     @rx.event
     def set_opacity(self, value: list[float]) -> None:
         self.opacity = float(value[0])
 
+    def _new_attempt(self) -> TabSession:
+        self.attempt_error = ""
+        tab = self._tab()
+        tab.clear_refusals(SET_IMAGE, CLEAR_IMAGE)
+        return tab
+
+    @rx.event
+    def reject_files(self, names: list[str]) -> None:
+        """The drop zone refused files that are not images (their names, read in the page)."""
+        self._new_attempt()
+        shown = ", ".join(str(name)[:80] for name in names[:3] if isinstance(name, str) and name)
+        self.attempt_error = f"{shown or 'The file'} is not an image: {CHOOSE_IMAGE}"
+
     @rx.event
     async def upload_image(self, files: list[rx.UploadFile]) -> None:
-        if not files:
+        """Upload the dropped image to the model session and set it with ``set_image``."""
+        if not files:  # the drop zone refused them all: ``reject_files`` says why
             return
-        self.image_error = ""
+        tab = self._new_attempt()
         if self.status != "ready":
-            self.image_error = not_ready_text(self.status)
+            self.attempt_error = not_ready_text(self.status)
             return
-        file, tab = files[0], self._tab()
-        caps = tab.reactor.get_capabilities()
+        file = files[0]
         mime_type = file.headers.get("content-type") or "application/octet-stream"
+        if not mime_type.startswith("image/"):
+            self.attempt_error = f"{file.name or 'The file'} is not an image ({mime_type}): {CHOOSE_IMAGE}"
+            return
+        caps = tab.capabilities()
         planned = {
             "image": pending_ref(file.name or "image", mime_type, file.size or 0),
             "opacity": self.opacity,
         }
-        problem = check(caps, "set_image", planned) if caps is not None else not_ready_text(self.status)
+        problem = check(caps, SET_IMAGE, planned) if caps is not None else not_ready_text(self.status)
         if problem is not None:
-            self.image_error = problem
+            self.attempt_error = problem
             return
         try:
             ref = await upload_to_session(tab, file)
-            await tab.send_command("set_image", {"image": ref, "opacity": self.opacity})
+            await tab.send_command(SET_IMAGE, {"image": ref, "opacity": self.opacity})
         except ReactorError as exc:
-            self.image_error = error_text(exc)
-            return
-        self.image_set = {"name": ref.name, "session_id": self.session_id or ""}
+            self.attempt_error = error_text(exc)
 
     @rx.event
     async def clear_image(self) -> None:
-        self.image_error = ""
+        """Remove the image (``clear_image``); the name goes once the model confirms."""
+        tab = self._new_attempt()
         if self.status != "ready":
-            self.image_error = not_ready_text(self.status)
+            self.attempt_error = not_ready_text(self.status)
             return
         try:
-            await self._tab().send_command("clear_image", {})
+            await tab.send_command(CLEAR_IMAGE, {})
         except ReactorError as exc:
-            self.image_error = error_text(exc)
-            return
-        self.image_set = {}
+            self.attempt_error = error_text(exc)
 
 
 def image_upload() -> rx.Component:
@@ -89,6 +123,10 @@ def image_upload() -> rx.Component:
             multiple=False,
             max_files=1,
             on_drop=ImageUploadState.upload_image(rx.upload_files(upload_id=UPLOAD_ID)),
+            # react-dropzone's records hold the File itself: pass its name, which is all the message needs.
+            on_drop_rejected=lambda rejected: ImageUploadState.reject_files(
+                rejected.to(ArrayVar).map(lambda record: record.to(ObjectVar)["file"].to(ObjectVar)["name"])
+            ),
             width="100%",
             padding="1.25em",
             border="1px dashed var(--gray-a7)",

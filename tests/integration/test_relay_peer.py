@@ -100,7 +100,7 @@ async def test_model_frames_reach_the_page_and_the_camera_reaches_the_backend() 
 async def test_a_silent_page_is_declared_dead() -> None:
     dead = asyncio.Event()
 
-    async def on_dead() -> None:
+    async def on_dead(reason: str) -> None:
         dead.set()
 
     peer = BrowserPeer(heartbeat_timeout_s=0.5, on_dead=on_dead)
@@ -116,7 +116,7 @@ async def test_a_silent_page_is_declared_dead() -> None:
 async def test_beats_keep_the_page_alive_and_carry_browser_stats() -> None:
     dead = asyncio.Event()
 
-    async def on_dead() -> None:
+    async def on_dead(reason: str) -> None:
         dead.set()
 
     peer = BrowserPeer(heartbeat_timeout_s=0.6, on_dead=on_dead)
@@ -169,3 +169,19 @@ async def test_latest_frame_views_drop_rather_than_queue() -> None:
     assert frame.to_ndarray(format="rgb24")[0, 0, 0] == 99  # only the newest frame is kept
     assert track.frames_dropped == 99
     await hub.close()
+
+
+async def test_a_released_relay_tells_the_page_why_before_it_closes() -> None:
+    peer = BrowserPeer(heartbeat_timeout_s=0.5)  # no owner: the peer closes itself when the page goes silent
+    page = Page()
+    said: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    page.channel.on("message", lambda m: said.done() or said.set_result(m))
+    try:
+        await connect(peer, page)
+        bye = json.loads(await asyncio.wait_for(said, 10))  # the page never beats
+        assert bye == {"type": "bye", "reason": "released after 0.5 s without a heartbeat from the page"}
+        with pytest.raises(OfferError, match="closed"):  # its owner makes a fresh relay for the re-offer
+            await peer.accept_offer(await page.offer())
+    finally:
+        await page.pc.close()
+        await peer.close()
