@@ -153,7 +153,10 @@ class FrameHub:
             view._end()
 
     async def _read(self, track: MediaStreamTrack) -> None:
-        await drain(track, self.push)
+        try:
+            await drain(track, self.push)
+        except Exception:  # a caller's track failing is its end, not a crash of whoever reads the hub
+            logger.warning("%s track %r failed; treating it as ended", self.kind, self.name, exc_info=True)
         # The source ended by itself (not replaced, not closed).
         if self._source is track:
             self._source = None
