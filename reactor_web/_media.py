@@ -98,6 +98,7 @@ class FrameHub:
 
     @property
     def ended(self) -> bool:
+        """True once closed (or, with ``ends_with_source``, once the source ended): views end at once."""
         return self._ended
 
     def subscribe(self) -> FrameView:
@@ -182,6 +183,7 @@ class FrameView(MediaStreamTrack):
 
     @property
     def hub(self) -> FrameHub:
+        """The hub this view reads."""
         return self._hub
 
     async def recv(self) -> Frame:
