@@ -265,7 +265,11 @@ class Reactor(CommandsMixin):
         ice_servers = self._ice_servers if self._ice_servers is not None else await signalling.ice_servers()
         listener = TransportListener(self._on_ready, self._on_connection_lost, self._on_frame, self._on_track)
         transport = self._transport = PeerTransport(
-            self._capabilities.tracks, ice_servers, listener, control=signalling.flow == "connections"
+            self._capabilities.tracks,
+            ice_servers,
+            listener,
+            control=signalling.flow == "connections",
+            reoffer=reoffer,
         )
         sdp, mapping = await transport.create_offer()
         answer = await signalling.exchange(sdp, mapping, reoffer=reoffer, max_attempts=self._max_attempts)
