@@ -2,7 +2,7 @@
 
 A stamped source (the time drawn into the pixels, reactor_web.protocol.stamp) streams over real aiortc
 peers on loopback, either straight to a "page" peer (one hop, as if the browser talked to the GPU) or
-through the relay (GPU leg → LatestFrameTrack → BrowserPeer → page). The page reads the stamp from each
+through the relay (GPU leg → latest-frame hub → BrowserPeer → page). The page reads the stamp from each
 decoded frame. Runs alternate between configurations; the table gives medians, p95 and the relay's
 added latency (median via relay - median direct).
 

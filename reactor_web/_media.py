@@ -99,6 +99,7 @@ class FrameHub:
 
     @property
     def ended(self) -> bool:
+        """True once closed (or, with ``ends_with_source``, once the source ended): views end at once."""
         return self._ended
 
     def subscribe(self) -> FrameView:
@@ -154,7 +155,10 @@ class FrameHub:
             view._end()
 
     async def _read(self, track: MediaStreamTrack) -> None:
-        await drain(track, self.push)
+        try:
+            await drain(track, self.push)
+        except Exception:  # a caller's track failing is its end, not a crash of whoever reads the hub
+            logger.warning("%s track %r failed; treating it as ended", self.kind, self.name, exc_info=True)
         # The source ended by itself (not replaced, not closed).
         if self._source is track:
             self._source = None
@@ -180,6 +184,7 @@ class FrameView(MediaStreamTrack):
 
     @property
     def hub(self) -> FrameHub:
+        """The hub this view reads."""
         return self._hub
 
     async def recv(self) -> Frame:

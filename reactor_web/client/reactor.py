@@ -288,6 +288,7 @@ class Reactor(CommandsMixin):
             listener,
             control=signalling.flow == "connections",
             peer_options=self._peer_options,
+            reoffer=reoffer,
         )
         sdp, mapping = await transport.create_offer()
         answer = await signalling.exchange(sdp, mapping, reoffer=reoffer, max_attempts=self._max_attempts)

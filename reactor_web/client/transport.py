@@ -66,7 +66,10 @@ class PeerTransport:
         *,
         control: bool,
         peer_options: PeerOptions | None = None,
+        reoffer: bool = False,
     ) -> None:
+        """``reoffer``: this peer connection replaces an earlier one of the same runtime connection (a
+        reconnect), which may still hold claims on published tracks."""
         self.tracks = tracks
         self._listener = listener
         config = RTCConfiguration(iceServers=rtc_ice_servers(ice_servers))
@@ -88,6 +91,8 @@ class PeerTransport:
         self._pc_connected = False
         self._ping_task: asyncio.Task[None] | None = None
         self._request_ids = itertools.count(1)
+        # Names whose claim an earlier peer connection of the same runtime connection may still hold.
+        self._stale_claims: set[str] = {t.name for t in tracks if t.direction == "sendonly"} if reoffer else set()
         # Keyed by str(request_id): reactor-runtime 3.10 echoes the id as a string.
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
@@ -151,6 +156,11 @@ class PeerTransport:
             previous.stop()
         if self.control is None:
             return
+        if name in self._stale_claims:
+            # reactor-runtime 3.10 keeps a connection's claim across a re-offer and refuses a second one from
+            # the same connection ("publish_refused"): release it first (only its holder can).
+            self._stale_claims.discard(name)
+            self._notify("unpublish_track", name)
         try:
             await self._request("publish_track", {"name": name})
         except TimeoutError:

@@ -213,6 +213,24 @@ async def test_published_webcam_shows_in_the_output(
     assert not recorder.errors, recorder.errors
 
 
+async def test_reconnect_sends_the_published_webcam_again(
+    client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
+) -> None:
+    """reactor-runtime 3.10 receives the camera again after a reconnect, claimed on the new connection."""
+    reactor, recorder = client
+    await connect_ready(reactor, recorder, reactor_runtime)
+    camera = SolidColourTrack((255, 0, 0))
+    await reactor.publish_track("webcam", camera)
+    await wait_for_frame(reactor, looks_red, "the red webcam")
+    await reactor.disconnect(recoverable=True)
+    camera._image[...] = (0, 0, 255)  # a colour only a camera frame sent after the reconnect can show
+    await reactor.reconnect()
+    await recorder.wait_for(lambda: reactor.status == "ready", "ready after reconnect")
+    await wait_for_frame(reactor, lambda image: mean_rgb(image)[2] > 160 > 90 > mean_rgb(image)[0], "blue webcam")
+    assert reactor.published_tracks == {"webcam": camera} and camera.readyState == "live"
+    assert not recorder.errors, recorder.errors
+
+
 async def test_reconnect_brings_frames_back(
     client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
 ) -> None:

@@ -134,3 +134,16 @@ async def test_views_keep_the_newest_video_frame_and_a_window_of_audio() -> None
     assert (await recv(listener)).pts == 5 and listener.frames_dropped == 5
     await video.close()
     await audio.close()
+
+
+class FailingTrack(MediaStreamTrack):
+    kind = "video"
+
+    async def recv(self) -> VideoFrame:
+        raise RuntimeError("camera unplugged")
+
+
+async def test_a_failing_source_ends_like_an_ended_one() -> None:
+    feed = TrackFeed("webcam", FailingTrack())
+    with pytest.raises(MediaStreamError):
+        await recv(feed.track)
