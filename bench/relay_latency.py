@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import time
@@ -27,12 +26,12 @@ from av import VideoFrame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from harness import write_results
+
 from reactor_web._aiortc import PeerOptions, create_peer_connection
 from reactor_web.ice import host_addresses_from_env
 from reactor_web.protocol.stamp import age_ms, draw_stamp, read_stamp
 from reactor_web.relay.peer import BrowserPeer, RelayOffer
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 class StampedSource(MediaStreamTrack):
@@ -155,8 +154,7 @@ async def main() -> None:
                 f"{res:<10} {buffer:<13} {d['median']:>9.1f} / {d['p95']:<6.1f} {r['median']:>10.1f} / "
                 f"{r['p95']:<7.1f} {added:>14.1f}"
             )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "relay_latency.json").write_text(json.dumps(rows, indent=2))
+    write_results("relay_latency", vars(args), rows)  # with the machine facts, as every result file
 
 
 if __name__ == "__main__":

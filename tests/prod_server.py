@@ -22,7 +22,7 @@ STARTUP_TIMEOUT_S = 240
 #: Media on loopback, and dead peers noticed in seconds rather than the production defaults.
 TEST_ENV = {
     "REACTOR_ICE_HOST_ADDRESSES": "127.0.0.1",
-    "REACTOR_HEARTBEAT_TIMEOUT_S": "3",
+    "REACTOR_HEARTBEAT_TIMEOUT_S": "6",
     "REACTOR_PEER_TIMEOUT_S": "3",
 }
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Before any test module imports the app's settings (read once, at import): media on loopback, and
 # dead peers noticed in seconds rather than the production defaults.
 os.environ.setdefault("REACTOR_ICE_HOST_ADDRESSES", "127.0.0.1")
-os.environ.setdefault("REACTOR_HEARTBEAT_TIMEOUT_S", "3")
+os.environ.setdefault("REACTOR_HEARTBEAT_TIMEOUT_S", "6")
 os.environ.setdefault("REACTOR_PEER_TIMEOUT_S", "3")
 
 

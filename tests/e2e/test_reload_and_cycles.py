@@ -62,7 +62,7 @@ def test_reload_brings_the_model_video_back_on_the_same_session(page: Page) -> N
     wait_for_video(page, "rgb[0] + rgb[1] + rgb[2] > 60")
     session_id = session_of(page)
     assert session_id is not None and runtime_sessions() == 1
-    # These tests run the backend with a 3 s heartbeat (the failure tests need a dead tab noticed fast); a
+    # These tests run the backend with a 6 s heartbeat (the failure tests need a dead tab noticed fast); a
     # dev-mode reload on a busy machine can go longer without beats. The grace a reload needs is the
     # continuity issue's (11); here the tab is kept so that what is tested is the relay's re-offer.
     tab = tab_of(page)
