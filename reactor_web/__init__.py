@@ -25,6 +25,7 @@ _CLIENT_EXPORTS = frozenset(
         "Reactor",
         "ReactorError",
         "ReceivedTrack",
+        "RefusalError",
         "TokenProvider",
         "fetch_insecure_jwt_token",
         "fetch_jwt",

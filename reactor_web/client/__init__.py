@@ -5,7 +5,7 @@ received media is consumed.
 """
 
 from reactor_web.client.auth import fetch_insecure_jwt_token, fetch_jwt, jwt_expiry
-from reactor_web.client.errors import ErrorCode, ReactorError
+from reactor_web.client.errors import ErrorCode, ReactorError, RefusalError
 from reactor_web.client.events import ALIASES, EVENTS
 from reactor_web.client.reactor import Reactor
 from reactor_web.client.stats import ConnectionStats, ConnectionTimings
@@ -24,6 +24,7 @@ __all__ = [
     "Reactor",
     "ReactorError",
     "ReceivedTrack",
+    "RefusalError",
     "TokenProvider",
     "fetch_insecure_jwt_token",
     "fetch_jwt",

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from reactor_web.protocol.capabilities import ProtocolError
+from reactor_web.protocol.constants import Scope
 from reactor_web.protocol.envelope import Envelope
 
 Component = Literal["coordinator", "gpu"]
@@ -155,21 +156,29 @@ def to_reactor_error(exc: BaseException, code: ErrorCode, context: str) -> React
     return ReactorError(code, f"{context}: {detail}", component="gpu", recoverable=True)
 
 
-def refusal_error(envelope: Envelope) -> ReactorError | None:
-    """The ReactorError of a refusal the runtime sent, or None for any other frame.
+class RefusalError(ReactorError):
+    """The other side refused one message and the session goes on: the ``error`` event's payload for a
+    ``{"type":"error","data":{"code","message","command"?}}`` frame from the runtime or the model.
 
-    A refusal is ``{"type":"error","data":{"code","message","command"?}}`` in either scope: runtime scope
-    for a frame the runtime could not take (``MESSAGE_TOO_LARGE``, ``DECODE_FAILED``...), application scope
-    for a command the model refused (``INVALID_COMMAND``...). The session goes on, so it is recoverable.
+    ``scope`` is ``"runtime"`` for a frame the runtime could not take (``MESSAGE_TOO_LARGE``,
+    ``DECODE_FAILED``...) and ``"application"`` for one the model refused (``INVALID_IMAGE``...);
+    ``command`` names the refused command when the refusal says it. Always recoverable, component ``gpu``.
     """
+
+    def __init__(self, code: str, message: str, *, scope: Scope, command: str | None = None) -> None:
+        super().__init__(code, message, component="gpu", recoverable=True, command=command)
+        self.scope = scope
+
+
+def refusal_error(envelope: Envelope) -> RefusalError | None:
+    """The :class:`RefusalError` of a refusal the runtime sent, or None for any other frame."""
     if envelope.scope is None or envelope.type != "error":
         return None
     data = envelope.data if isinstance(envelope.data, dict) else {}
     code, message, command = data.get("code"), data.get("message"), data.get("command")
-    return ReactorError(
+    return RefusalError(
         code if isinstance(code, str) and code else "RUNTIME_ERROR",
         message if isinstance(message, str) else f"the runtime refused a {envelope.scope} message",
-        component="gpu",
-        recoverable=True,
+        scope=envelope.scope,
         command=command if isinstance(command, str) else None,
     )

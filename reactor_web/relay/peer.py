@@ -52,18 +52,25 @@ class RelayOffer:
     sdp: str
     model_mid: str
     webcam_mid: str | None
+    #: The page's number for this offer, echoed in the answer (None when absent or not a number/string).
+    id: int | str | None = None
 
     @classmethod
     def parse(cls, raw: str | dict[str, Any]) -> RelayOffer:
+        """Read the page's offer ``{"id"?, "sdp", "model_mid", "webcam_mid"?}`` (JSON text or its object).
+
+        Raises :class:`OfferError` for anything else (the hardened decoder's refusals included)."""
         try:
             obj = loads(raw, max_bytes=MAX_JSON_BODY_BYTES, what="relay offer") if isinstance(raw, str) else raw
             sdp, model_mid = obj["sdp"], obj["model_mid"]
-            webcam_mid = obj.get("webcam_mid")
+            webcam_mid, offer_id = obj.get("webcam_mid"), obj.get("id")
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # JsonInputError is a ValueError
             raise OfferError(f"relay offer must be JSON with 'sdp' and 'model_mid': {exc}") from exc
         if not isinstance(sdp, str) or not sdp.startswith("v=0") or not isinstance(model_mid, str):
             raise OfferError("relay offer: 'sdp' is not an SDP document")
-        return cls(sdp, model_mid, webcam_mid if isinstance(webcam_mid, str) else None)
+        if isinstance(offer_id, bool) or not isinstance(offer_id, int | str):
+            offer_id = None
+        return cls(sdp, model_mid, webcam_mid if isinstance(webcam_mid, str) else None, offer_id)
 
 
 class BrowserPeer:
@@ -125,25 +132,28 @@ class BrowserPeer:
         async def on_state() -> None:
             logger.info("relay peer %s", pc.connectionState)
 
-        sdp = _MDNS_CANDIDATE.sub("", offer.sdp)
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        except Exception as exc:  # aiortc raises ValueError and others on malformed SDP
+            await self._negotiate(pc, offer)
+        except OfferError:
+            await self._close_pc()
+            raise
+        except Exception as exc:  # aiortc raises ValueError and others on malformed SDP, at any step
             await self._close_pc()
             raise OfferError(f"malformed relay offer: {exc}") from exc
-        model = next((t for t in pc.getTransceivers() if t.mid == offer.model_mid and t.kind == "video"), None)
-        if model is None:
-            await self._close_pc()
-            raise OfferError(f"relay offer has no video m-section with mid {offer.model_mid!r}")
-        self._model_view = self.model_video.subscribe()
-        model.sender.replaceTrack(self._model_view)
-        model.direction = "sendonly"
-        answer = await pc.createAnswer()
-        await pc.setLocalDescription(answer)
         self._last_beat = time.monotonic()
         if self._watchdog is None:
             self._watchdog = asyncio.get_running_loop().create_task(self._watch(), name="relay-heartbeat")
         return pc.localDescription.sdp
+
+    async def _negotiate(self, pc: RTCPeerConnection, offer: RelayOffer) -> None:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=_MDNS_CANDIDATE.sub("", offer.sdp), type="offer"))
+        model = next((t for t in pc.getTransceivers() if t.mid == offer.model_mid and t.kind == "video"), None)
+        if model is None:
+            raise OfferError(f"relay offer has no video m-section with mid {offer.model_mid!r}")
+        self._model_view = self.model_video.subscribe()
+        model.sender.replaceTrack(self._model_view)
+        model.direction = "sendonly"
+        await pc.setLocalDescription(await pc.createAnswer())
 
     def _on_heartbeat(self, message: str | bytes) -> None:
         self._last_beat = time.monotonic()
@@ -202,9 +212,10 @@ class BrowserPeer:
 
     async def close(self, reason: str = "the relay closed") -> None:
         """Tell the page ``reason``, then close the peer connection and both hubs; idempotent."""
-        if not self._closed:
-            await self._say_bye(reason)
-        self._closed = True
+        if self._closed:
+            return
+        self._closed = True  # first: a second close() or a re-offer during the goodbye finds the relay closed
+        await self._say_bye(reason)
         watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None and watchdog is not asyncio.current_task():
             watchdog.cancel()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from reactor_web.client import Reactor, ReactorError
+from reactor_web.client import Reactor, ReactorError, RefusalError
 from reactor_web.relay.inbox import TabInbox
 
 
@@ -54,6 +54,9 @@ class Retrier:
         self._task: asyncio.Task[None] | None = None
 
     def on_error(self, error: ReactorError) -> None:
+        """Remember a recoverable failure, to retry after it once the session is down."""
+        if isinstance(error, RefusalError):
+            return  # one message refused, the session goes on: nothing to retry
         self._pending_error = error if error.recoverable else None
 
     def on_status(self, status: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiortc import RTCIceServer
 
-from reactor_web.client import Reactor, ReactorError, TokenProvider
+from reactor_web.client import Reactor, ReactorError, RefusalError, TokenProvider
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.protocol.capabilities import Capabilities
@@ -63,8 +63,6 @@ class TabSettings:
 
 def plain(value: Any) -> Any:
     """A JSON-friendly copy of client objects (dataclasses, errors) for UI state."""
-    if isinstance(value, ReactorError):
-        return value.to_dict()
     if hasattr(value, "to_dict"):
         return value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -115,9 +113,7 @@ class TabSession:
         r.on("capabilities_received", lambda caps: inbox.set("capabilities", plain(caps)))
         r.on("message", inbox.add_message)
         r.on("message", self._on_model_message)
-        r.on("runtime_message", self._on_runtime_message)
-        r.on("error", lambda err: inbox.set("last_error", plain(err)))
-        r.on("error", self.retrier.on_error)
+        r.on("error", self._on_error)
         r.on("session_info_changed", lambda info: inbox.set("queue_position", info.queue_position))
         r.on("session_expiration_changed", lambda ts: inbox.set("session_expiration", ts))
         r.on("stats_update", self._on_stats)
@@ -132,30 +128,26 @@ class TabSession:
         self.inbox.set("refusals", {})
 
     def _on_model_message(self, message: Any) -> None:
-        """Route the model's answers: ``state_update`` is the model's own state, an ``error`` names the command
-        it refuses (``{"type": "error", "data": {"code", "message", "command"}}``)."""
-        if not isinstance(message, dict) or not isinstance(message.get("data"), dict):
-            return
-        data = message["data"]
-        if message.get("type") == "state_update":
-            self.inbox.set("model_state", dict(data))
-        elif message.get("type") == "error" and isinstance(data.get("command"), str):
-            self._refuse(data["command"], f"{data.get('code', 'ERROR')}: {data.get('message', '')}")
-        elif message.get("type") == "error":  # an error that names no command: the session's own
-            error = ReactorError(str(data.get("code", "MODEL_ERROR")), str(data.get("message", "")), recoverable=False)
-            self.inbox.set("last_error", error.to_dict())
+        """The model's ``state_update`` is its own state: what the components show as confirmed."""
+        if (
+            isinstance(message, dict)
+            and message.get("type") == "state_update"
+            and isinstance(message.get("data"), dict)
+        ):
+            self.inbox.set("model_state", dict(message["data"]))
 
-    def _on_runtime_message(self, message: Any) -> None:
-        # A runtime-level refusal (``{"type": "error", "data": {"code", "message"}}``) names no command: the
-        # runtime answers each frame as it arrives, so it refuses the last frame this tab sent; when that was
-        # a command, it shows beside the command, otherwise as the tab's last error.
-        if not isinstance(message, dict) or message.get("type") != "error" or not isinstance(message.get("data"), dict):
-            return
-        text = f"{message['data'].get('code', 'ERROR')}: {message['data'].get('message', '')}"
-        if self._last_command is not None:
-            self._refuse(self._last_command, text)
-        else:
-            self.inbox.set("last_error", ReactorError("RUNTIME_ERROR", text, component="gpu").to_dict())
+    def _on_error(self, error: ReactorError) -> None:
+        """A refusal goes beside what it refuses; any other error is the session's ``last_error``.
+
+        A runtime-level refusal names no command: the runtime answers each frame as it arrives, so it refuses
+        the last frame this tab sent, which is the last command unless an upload came after it."""
+        if isinstance(error, RefusalError):
+            key = error.command or (self._last_command if error.scope == "runtime" else None)
+            if key is not None:
+                self._refuse(key, f"{error.code}: {error.message}")
+                return
+        self.inbox.set("last_error", error.to_dict())
+        self.retrier.on_error(error)
 
     def _refuse(self, key: str, text: str) -> None:
         self._refusals[key] = text

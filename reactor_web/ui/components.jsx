@@ -7,6 +7,7 @@ const HEARTBEAT_MS = 1000;
 const STATS_EVERY_BEATS = 2;
 const ICE_GATHER_TIMEOUT_MS = 3000;
 const RESTART_DELAY_MS = 1000;
+const ANSWER_TIMEOUT_MS = 20000;
 // The model's video counts as live while the decoder made progress within this long.
 const FRAMES_CHECK_MS = 500;
 const LIVE_WITHIN_MS = 1500;
@@ -139,6 +140,12 @@ class Relay {
     await waitForIceGathering(pc);
     if (pc !== this.pc || this.closed) return;
     this.pendingId = id;
+    // An offer the backend never answers (a restarted backend, a lost event) is made again, not waited on forever.
+    this.timers.push(
+      setTimeout(() => {
+        if (this.pendingId === id && pc === this.pc) this.restart(0);
+      }, ANSWER_TIMEOUT_MS),
+    );
     this.sendOffer(
       JSON.stringify({ id, sdp: pc.localDescription.sdp, model_mid: this.model.mid, webcam_mid: this.webcam.mid }),
     );
@@ -154,6 +161,10 @@ class Relay {
     }
     if (answer.error) {
       console.warn("reactor-web relay:", answer.error);
+      if (answer.id === undefined || answer.id === this.pendingId) {
+        publish({ notice: `The backend refused the relay offer: ${answer.error}` });
+        this.restart();
+      }
       return;
     }
     if (answer.id !== this.pendingId || this.pc.signalingState !== "have-local-offer") return;

@@ -41,6 +41,7 @@ class ErrorInfo(TypedDict):
     component: str  # "coordinator" or "gpu"
     recoverable: bool
     retry_after: float | None  # seconds
+    command: str | None  # the refused command, for a refusal that names one
     timestamp: int  # ms since the epoch
 
 
@@ -109,6 +110,7 @@ def error_info(exc: ReactorError) -> ErrorInfo:
         component=exc.component,
         recoverable=exc.recoverable,
         retry_after=exc.retry_after,
+        command=exc.command,
         timestamp=exc.timestamp,
     )
 
@@ -187,14 +189,15 @@ class ReactorState(rx.State):
     @rx.event
     async def relay_offer(self, offer: str) -> Any:
         """The page's relay peer offers (on load, and again after a network failure)."""
+        parsed: RelayOffer | None = None
         try:
             parsed = RelayOffer.parse(offer)
-            answer_id = json.loads(offer).get("id")
             sdp = await self._tab().accept_offer(parsed)
-            self.relay_answer = json.dumps({"id": answer_id, "sdp": sdp})
+            self.relay_answer = json.dumps({"id": parsed.id, "sdp": sdp})
         except OfferError as exc:
             logger.warning("bad relay offer: %s", exc)
-            self.relay_answer = json.dumps({"error": str(exc)})
+            # The id lets the page tell a refusal of its current offer from an old one, and offer again.
+            self.relay_answer = json.dumps({"id": parsed.id if parsed else None, "error": str(exc)})
             return None
         pump = self._ensure_pump()
         if settings.auto_connect and self.status == "disconnected":

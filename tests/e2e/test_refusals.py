@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from reflex.testing import AppHarness
 
+from reactor_web.protocol.envelope import encode_envelope
 from reactor_web.relay.registry import tabs
 from reactor_web.relay.tab import TabSession
 from tests.e2e.test_controls_uploads_stats import connect_to_scene, slider_to, solid_png
@@ -154,8 +155,10 @@ def model_says(page: Page, dashboard: AppHarness, message: dict) -> None:
     tab = page_tab(page)
     loop = dashboard.backend.servers[0].get_loop()
 
-    async def deliver() -> None:
-        tab.reactor._emit("message", message)
+    async def deliver() -> None:  # an `error` frame on the data channel, through the client's own handling
+        transport = tab.reactor._transport
+        assert transport is not None
+        transport._listener.on_frame(transport, encode_envelope("application", message["type"], message["data"]))
 
     asyncio.run_coroutine_threadsafe(deliver(), loop).result(timeout=10)
 

@@ -12,6 +12,8 @@ import pytest
 from PIL import Image
 from test_relay_peer import Page
 
+from reactor_web.protocol.constants import Scope
+from reactor_web.protocol.envelope import encode_envelope
 from reactor_web.relay.tab import RELAY_RELEASED, TabSession, TabSettings
 from reactor_web.runtime import RuntimeConfig, serve_runtime
 
@@ -41,6 +43,13 @@ class Seen:
             return self.fields
 
         return await asyncio.wait_for(loop(), within)
+
+
+def model_sends(tab: TabSession, scope: Scope, error: dict[str, Any]) -> None:
+    """An ``error`` frame on the session's data channel, through the client's own frame handling."""
+    transport = tab.reactor._transport
+    assert transport is not None
+    transport._listener.on_frame(transport, encode_envelope(scope, "error", error))
 
 
 def png(rgb: tuple[int, int, int]) -> bytes:
@@ -115,12 +124,12 @@ async def test_an_error_naming_no_command_is_the_sessions_and_a_runtime_refusal_
         await seen.until(lambda f: f.get("status") == "ready")
         # The demo model always names the command it refuses, and our client sends nothing the runtime
         # refuses: these frames stand in for a model and a runtime that do, delivered as the client does.
-        tab.reactor._emit("message", {"type": "error", "data": {"code": "OUT_OF_MEMORY", "message": "model restarted"}})
+        model_sends(tab, "application", {"code": "OUT_OF_MEMORY", "message": "model restarted"})
         fields = await seen.until(lambda f: f.get("last_error") is not None)
         assert (fields["last_error"]["code"], fields["last_error"]["message"]) == ("OUT_OF_MEMORY", "model restarted")
 
         await tab.send_command("ping", {})
-        tab.reactor._emit("runtime_message", {"type": "error", "data": {"code": "MESSAGE_TOO_LARGE", "message": "big"}})
+        model_sends(tab, "runtime", {"code": "MESSAGE_TOO_LARGE", "message": "big"})
         fields = await seen.until(lambda f: "ping" in f.get("refusals", {}))
         assert fields["refusals"]["ping"] == "MESSAGE_TOO_LARGE: big"
     finally:
