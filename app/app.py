@@ -22,12 +22,15 @@ STATUS_COLOURS = {"disconnected": "gray", "connecting": "amber", "waiting": "amb
 
 
 class DashboardState(ReactorState):
+    """The dashboard's own fields beside the session's: the brightness slider and whether video is live."""
+
     brightness: int = 50
     #: The view shows live video (frames arriving), as the view reports it.
     video_live: bool = False
 
     @rx.event
     def set_video_live(self, live: bool) -> None:
+        """The view's ``on_live_change``: True while decoded frames arrive."""
         self.video_live = live
 
     @rx.var
@@ -38,7 +41,11 @@ class DashboardState(ReactorState):
 
     @rx.event
     async def set_brightness(self, value: list[int | float]) -> None:
-        self.brightness = int(value[0])
+        """The slider moved: ``value`` is its ``[number]``; anything else from the page is ignored."""
+        try:
+            self.brightness = int(value[0])
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
         await self.send_command("set_brightness", {"value": self.brightness})
 
 

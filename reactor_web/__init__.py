@@ -22,6 +22,7 @@ _CLIENT_EXPORTS = frozenset(
         "ConnectionTimings",
         "ErrorCode",
         "IceServer",
+        "PeerOptions",
         "Reactor",
         "ReactorError",
         "ReceivedTrack",

@@ -188,6 +188,8 @@ class FrameView(MediaStreamTrack):
         return self._hub
 
     async def recv(self) -> Frame:
+        """The oldest frame this view holds (video: the newest frame), waiting for one if none; raises
+        ``MediaStreamError`` once the view or its hub has ended."""
         while not self._frames:
             if self.readyState != "live":
                 raise MediaStreamError
@@ -200,6 +202,7 @@ class FrameView(MediaStreamTrack):
         return self._hub.subscribe()
 
     def stop(self) -> None:
+        """End this view only (aiortc calls it when a sender that owns the view goes away)."""
         self._hub._unsubscribe(self)
         self._end()
 

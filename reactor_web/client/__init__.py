@@ -4,6 +4,7 @@ Imports nothing from Reflex. See ``reactor.py`` for the status machine and ``tra
 received media is consumed.
 """
 
+from reactor_web._aiortc import PeerOptions
 from reactor_web.client.auth import fetch_insecure_jwt_token, fetch_jwt, jwt_expiry
 from reactor_web.client.errors import ErrorCode, ReactorError, RefusalError
 from reactor_web.client.events import ALIASES, EVENTS
@@ -21,6 +22,7 @@ __all__ = [
     "ErrorCode",
     "FileRef",
     "IceServer",
+    "PeerOptions",
     "Reactor",
     "ReactorError",
     "ReceivedTrack",

@@ -6,7 +6,9 @@ that a process refusing a value at start says which one.
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -31,6 +33,21 @@ def check_seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
     return float(value)
+
+
+def check_listen_host(name: str, value: object) -> str:
+    """An address to listen on: an IP literal (``0.0.0.0`` for every interface) or a name this machine resolves."""
+    if isinstance(value, str) and value.strip():
+        try:
+            ipaddress.ip_address(value)
+            return value
+        except ValueError:
+            try:
+                socket.getaddrinfo(value, None)
+                return value
+            except OSError:
+                pass
+    raise ValueError(f"{name} must be an IP address or a host name this machine resolves, not {value!r}")
 
 
 def check_http_url(name: str, value: object) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiortc import RTCIceServer
 
-from reactor_web.client import Reactor, ReactorError, RefusalError, TokenProvider
+from reactor_web.client import PeerOptions, Reactor, ReactorError, RefusalError, TokenProvider
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.protocol.capabilities import Capabilities
@@ -56,6 +56,8 @@ class TabSettings:
     heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S
     #: Silence on the GPU leg before the session counts as lost (the client's watchdog).
     peer_timeout_s: float = DEFAULT_PEER_TIMEOUT_S
+    #: How both legs' peer connections are configured (host addresses, jitter buffer); None: the defaults.
+    peer_options: PeerOptions | None = None
     #: Retry by itself after a recoverable failure (the tab's switch can change it).
     auto_retry: bool = False
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
@@ -81,11 +83,13 @@ class TabSession:
             ice_servers=settings.gpu_ice_servers,
             peer_timeout_s=settings.peer_timeout_s,
             token_provider=settings.token_provider,
+            peer_options=settings.peer_options,
         )
         self.peer = BrowserPeer(
             ice_servers=settings.browser_ice_servers,
             heartbeat_timeout_s=settings.heartbeat_timeout_s,
             on_dead=self._release,
+            peer_options=settings.peer_options,
         )
         self.peer.on_browser_stats = lambda stats: self.inbox.set("browser_stats", stats)
         self.want_webcam = False

@@ -107,6 +107,7 @@ def coordinator_config(args: argparse.Namespace) -> CoordinatorConfig:
 
 #: Option names as the command line spells them, for the config fields they set.
 _OPTION_OF_FIELD = {
+    "host": "--host",
     "port": "--port",
     "max_sessions": "--max-sessions",
     "width": "--width",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from reactor_web._aiortc import PeerOptions
 from reactor_web.ice import host_addresses_from_env
-from reactor_web.protocol.checks import check_int, check_port, check_seconds
+from reactor_web.protocol.checks import check_int, check_listen_host, check_port, check_seconds
 from reactor_web.protocol.constants import PING_TIMEOUT_S
 from reactor_web.protocol.schemas import IceServer
 from reactor_web.protocol.stamp import STAMP_WIDTH
@@ -63,6 +63,7 @@ class RuntimeConfig:
 
     def __post_init__(self) -> None:
         # Checked here so that a bad setting stops the runtime at startup, not each session at creation.
+        check_listen_host("host", self.host)
         check_port("port", self.port)
         check_int("max_sessions", self.max_sessions, 1, 1000)
         check_int("width", self.width, 16, 7680)

@@ -30,7 +30,7 @@ class RuntimeProcess:
         port: int | None = None,
         args: list[str] | None = None,
         env: dict[str, str] | None = None,
-        startup_timeout_s: float = 20.0,
+        startup_timeout_s: float = 60.0,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)

@@ -18,7 +18,7 @@ from typing import Any
 
 import reflex as rx
 
-from reactor_web.client import fetch_jwt
+from reactor_web.client import PeerOptions, fetch_jwt
 from reactor_web.relay.registry import tabs
 from reactor_web.relay.tab import TabSettings
 from reactor_web.runtime.process import RuntimeProcess
@@ -46,6 +46,7 @@ def tab_settings() -> TabSettings:
         "heartbeat_timeout_s": settings.heartbeat_timeout_s,
         "peer_timeout_s": settings.peer_timeout_s,
         "auto_retry": settings.auto_retry,
+        "peer_options": PeerOptions(host_addresses=settings.ice_host_addresses),
     }
     if settings.production:
         api_key, api_url, model = settings.api_key, settings.api_url, settings.model_name

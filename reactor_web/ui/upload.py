@@ -8,6 +8,8 @@ shows is what the model says: the image it confirmed, or its refusal.
 
 from __future__ import annotations
 
+import math
+
 import reflex as rx
 from reflex_base.vars.object import ObjectVar
 from reflex_base.vars.sequence import ArrayVar
@@ -50,7 +52,13 @@ class ImageUploadState(ReactorState):
 
     @rx.event
     def set_opacity(self, value: list[float]) -> None:
-        self.opacity = float(value[0])
+        """The opacity slider moved: ``value`` is its ``[0..1]``; anything else from the page is ignored."""
+        try:
+            opacity = float(value[0])
+        except (TypeError, ValueError, IndexError):
+            return
+        if math.isfinite(opacity):
+            self.opacity = opacity
 
     def _new_attempt(self) -> TabSession:
         self.attempt_error = ""

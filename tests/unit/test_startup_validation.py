@@ -11,6 +11,8 @@ from reactor_web.protocol.schemas import IceServer
 from reactor_web.runtime.__main__ import main
 
 BAD_OPTIONS: list[tuple[list[str], str]] = [
+    (["--host", "not a host name"], "--host"),
+    (["--coordinator", "--host", ""], "--host"),
     (["--port", "70000"], "--port"),
     (["--port", "-1"], "--port"),
     (["--max-sessions", "0"], "--max-sessions"),

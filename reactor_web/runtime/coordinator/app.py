@@ -42,6 +42,8 @@ _FORWARDED = ("Content-Type", HEADER_API_VERSION, HEADER_API_ACCEPT_VERSION, HEA
 
 
 class CoordinatorError(RouteError):
+    """A coordinator refusal: the runtime's JSON error body, plus response headers (``Retry-After`` of a 429)."""
+
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(status, code, message)
         self.headers = headers or {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reactor_web.protocol.checks import check_int, check_port, check_seconds
+from reactor_web.protocol.checks import check_int, check_listen_host, check_port, check_seconds
 
 #: Tokens live this long unless ``POST /tokens`` asks for less; production documents up to 6 h.
 DEFAULT_TOKEN_TTL_S = 3600
@@ -37,6 +37,7 @@ class CoordinatorConfig:
 
     def __post_init__(self) -> None:
         # A bad option stops the coordinator at startup with a message naming it.
+        check_listen_host("host", self.host)
         check_port("port", self.port)
         check_int("gpus", self.gpus, 0, 64)  # 0: a waiting line with no worker (tests)
         check_int("max_sessions_per_key", self.max_sessions_per_key, 1, 1000)
