@@ -11,7 +11,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 import reflex as rx
 
@@ -103,16 +103,8 @@ class MessageInfo(TypedDict, total=False):
 
 
 def error_info(exc: ReactorError) -> ErrorInfo:
-    """``exc`` as ``ReactorState.last_error`` holds it (the same keys as ``ReactorError.to_dict()``)."""
-    return ErrorInfo(
-        code=exc.code,
-        message=exc.message,
-        component=exc.component,
-        recoverable=exc.recoverable,
-        retry_after=exc.retry_after,
-        command=exc.command,
-        timestamp=exc.timestamp,
-    )
+    """``exc`` as ``ReactorState.last_error`` holds it: ``ReactorError.to_dict()``, whose keys ErrorInfo names."""
+    return cast(ErrorInfo, exc.to_dict())
 
 
 def _overriding_states(state: type[rx.State]) -> Iterator[type[ReactorState]]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from reflex.testing import AppHarness
 
 from tests.browser import CHROMIUM, browser, camera_clip, playwright_session  # noqa: F401 (fixtures)
@@ -36,3 +36,12 @@ def page(browser: Browser, dashboard: AppHarness) -> Iterator[Page]:  # noqa: F8
     page.goto(dashboard.frontend_url)
     yield page
     context.close()
+
+
+@pytest.fixture
+def disconnect_after(page: Page) -> Iterator[None]:
+    """Disconnect the page's session when the test ends, rather than at the closed tab's heartbeat timeout."""
+    yield
+    if page.locator("#disconnect-button").count():
+        page.locator("#disconnect-button").click()
+        expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=10_000)

@@ -15,23 +15,9 @@ from playwright.sync_api import Page, expect
 from reflex.testing import AppHarness
 
 from tests.e2e.test_dashboard import connect
+from tests.e2e.video import MEAN_RGB_OF_JS
 
 # Mean RGB of the <video> under `selector`, or null while it has no frame.
-MEAN_RGB_OF_JS = """
-(selector) => {
-  const video = document.querySelector(selector);
-  if (!video || video.readyState < 2 || video.videoWidth === 0) return null;
-  const canvas = document.createElement('canvas');
-  canvas.width = 32; canvas.height = 18;
-  const ctx = canvas.getContext('2d');
-  ctx.drawImage(video, 0, 0, 32, 18);
-  const d = ctx.getImageData(0, 0, 32, 18).data;
-  let r = 0, g = 0, b = 0;
-  for (let i = 0; i < d.length; i += 4) { r += d[i]; g += d[i + 1]; b += d[i + 2]; }
-  const n = d.length / 4;
-  return [r / n, g / n, b / n];
-}
-"""
 # The settings of the camera track a WebcamStream previews, or null before it has one.
 CAMERA_SETTINGS_JS = """
 (selector) => {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,14 +18,8 @@ BRIGHT = "rgb[0] + rgb[1] + rgb[2] > 60"
 DEMO_COMMANDS = ("set_brightness", "set_effect", "set_prompt", "set_image", "clear_image", "ping")
 
 
-@pytest.fixture(autouse=True)
-def _disconnect_after(page: Page) -> Iterator[None]:
-    yield
-    # Release the model session now rather than when the closed tab's heartbeat times out: later tests
-    # count the runtime's sessions.
-    if page.locator("#disconnect-button").count():
-        page.locator("#disconnect-button").click()
-        expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=10_000)
+# Release each test's model session at its end: later tests count the runtime's sessions.
+pytestmark = pytest.mark.usefixtures("disconnect_after")
 
 
 def connect_to_scene(page: Page) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,13 +23,8 @@ from tests.e2e.video import wait_for_video
 GREEN = "rgb[1] > 150 && rgb[1] > 3 * rgb[0] && rgb[1] > 3 * rgb[2]"
 
 
-@pytest.fixture(autouse=True)
-def _disconnect_after(page: Page) -> Iterator[None]:
-    yield
-    # Later tests count the runtime's sessions: release this one now, not at the heartbeat timeout.
-    if page.locator("#disconnect-button").count():
-        page.locator("#disconnect-button").click()
-        expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=10_000)
+# Release each test's model session at its end: later tests count the runtime's sessions.
+pytestmark = pytest.mark.usefixtures("disconnect_after")
 
 
 def corrupt_png(path: Path) -> Path:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-# Mean RGB of the playing <video> in the reactor view, or null while it has no frame.
-MEAN_RGB_JS = """
-() => {
-  const video = document.querySelector('#reactor-view video');
+# Mean RGB of the playing <video> matched by a selector, or null while it has no frame.
+MEAN_RGB_OF_JS = """
+(selector) => {
+  const video = document.querySelector(selector);
   if (!video || video.readyState < 2 || video.videoWidth === 0) return null;
   const canvas = document.createElement('canvas');
   canvas.width = 64; canvas.height = 36;
@@ -20,6 +20,8 @@ MEAN_RGB_JS = """
   return [r / n, g / n, b / n];
 }
 """
+# The same, for the dashboard's reactor view.
+MEAN_RGB_JS = f"() => ({MEAN_RGB_OF_JS})('#reactor-view video')"
 
 
 def mean_rgb(page: Page) -> list[float] | None:

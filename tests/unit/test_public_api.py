@@ -46,3 +46,11 @@ def test_exported_members_are_the_documented_ones(module_name: str) -> None:
         member = getattr(module, name)  # resolves (reactor_web loads the client lazily)
         if inspect.isclass(member) or inspect.isfunction(member):
             assert inspect.getdoc(member), f"{module_name}.{name} has no docstring"
+
+
+def test_last_errors_type_names_every_key_the_client_gives() -> None:
+    from reactor_web import RefusalError
+    from reactor_web.ui import ErrorInfo
+
+    refusal = RefusalError("INVALID_IMAGE", "cannot decode", scope="application", command="set_image")
+    assert set(ErrorInfo.__annotations__) == set(refusal.to_dict())
