@@ -31,6 +31,9 @@ class ReactorProvider(rx.Component):
     ice_servers: rx.Var[list[dict[str, Any]]] = field(
         doc='ICE servers for the page ⇄ backend leg: [{"urls": [...], "username"?, "credential"?}].'
     )
+    ice_transport_policy: rx.Var[str] = field(
+        doc='The page\'s RTCPeerConnection iceTransportPolicy: "all", or "relay" (TURN candidates only).'
+    )
     on_offer: rx.EventHandler[passthrough_event_spec(str)] = field(  # type: ignore[type-arg,valid-type]
         doc="Receives the page's relay offer as JSON text (ReactorState.relay_offer)."
     )
@@ -87,6 +90,7 @@ def reactor_provider(*children: rx.Component, state: type[ReactorState] = Reacto
         *children,
         answer=state.relay_answer,
         ice_servers=settings.ice_servers,
+        ice_transport_policy=settings.ice_transport_policy,
         on_offer=state.relay_offer,
         **props,
     )
