@@ -35,6 +35,9 @@ const SERVER_SNAPSHOT = { relay: null, stream: null, state: "new", live: false, 
 const getServerSnapshot = () => SERVER_SNAPSHOT;
 // The camera outlives relay restarts: a new peer picks it up.
 let cameraTrack = null;
+// Whether the page's Reflex websocket is up; the heartbeat tells the backend when it is not, so a page that
+// lost its events connection for longer than the grace period is released like one that stopped beating.
+let eventsConnected = true;
 
 function preferVp8(transceiver) {
   // VP8 costs the backend about half of H.264's CPU per stream.
@@ -186,6 +189,7 @@ class Relay {
       const channel = this.channel;
       if (!channel || channel.readyState !== "open") return;
       const message = { t: Date.now() };
+      if (!eventsConnected) message.ws = false;
       if (++beats % STATS_EVERY_BEATS === 0) message.stats = await this.browserStats();
       if (channel.readyState === "open") channel.send(JSON.stringify(message));
     }, HEARTBEAT_MS);
@@ -245,9 +249,10 @@ class Relay {
 // ---- components -------------------------------------------------------------------------------
 
 // Owns the tab's relay peer: mount it once per page. `answer` is the backend's reply to `onOffer`.
-export function ReactorProvider({ answer, onOffer, iceServers, iceTransportPolicy, children }) {
+export function ReactorProvider({ answer, onOffer, iceServers, iceTransportPolicy, eventsConnected: up, children }) {
   const offerRef = useRef(onOffer);
   offerRef.current = onOffer;
+  eventsConnected = up !== false;
   useEffect(() => {
     const relay = new Relay(iceServers, iceTransportPolicy, (offer) => offerRef.current && offerRef.current(offer));
     publish({ relay });

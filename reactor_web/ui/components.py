@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
+from reflex.components.core.banner import has_connection_errors
 from reflex_base.components.component import field
 from reflex_base.event import passthrough_event_spec
 
@@ -33,6 +34,9 @@ class ReactorProvider(rx.Component):
     )
     ice_transport_policy: rx.Var[str] = field(
         doc='The page\'s RTCPeerConnection iceTransportPolicy: "all", or "relay" (TURN candidates only).'
+    )
+    events_connected: rx.Var[bool] = field(
+        doc="The page's Reflex websocket is up; while it is not, the relay heartbeat says so (see the README)."
     )
     on_offer: rx.EventHandler[passthrough_event_spec(str)] = field(  # type: ignore[type-arg,valid-type]
         doc="Receives the page's relay offer as JSON text (ReactorState.relay_offer)."
@@ -91,6 +95,7 @@ def reactor_provider(*children: rx.Component, state: type[ReactorState] = Reacto
         answer=state.relay_answer,
         ice_servers=settings.ice_servers,
         ice_transport_policy=settings.ice_transport_policy,
+        events_connected=~has_connection_errors,
         on_offer=state.relay_offer,
         **props,
     )

@@ -64,3 +64,31 @@ def test_a_3s_blip_keeps_the_session_shows_reconnecting_and_delivers_a_click_onc
     assert pongs(page) == 3  # no late duplicate of the blip's click
     page.locator("#disconnect-button").click()
     expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=10_000)
+
+
+#: Past the tests' 6 s heartbeat timeout: the backend gives the tab up.
+LONG_OUTAGE_S = 12.0
+
+
+def test_an_outage_past_the_grace_period_releases_the_session_and_says_why(page: Page) -> None:
+    page.locator("#webcam-publish").click()
+    connect(page)
+    wait_for_video(page, "rgb[0] + rgb[1] + rgb[2] > 60")
+    assert runtime_sessions() == 1
+    page.evaluate(RECORD_STATUS_JS)
+    page.context.set_offline(True)
+    # The relay (WebRTC on loopback) stays up; its heartbeat tells the backend the page's websocket is not,
+    # and the backend's goodbye on the relay says why while the page is still offline.
+    notice = page.get_by_test_id("reactor-view-notice")
+    expect(notice).to_contain_text("without the page's connection to the backend", timeout=LONG_OUTAGE_S * 1000)
+    assert runtime_sessions() == 0
+    page.context.set_offline(False)
+    expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=READY_TIMEOUT_MS)
+    expect(page.locator("#error-text")).to_contain_text("RELAY_RELEASED")
+    statuses = page.evaluate("() => window.__statuses")
+    assert statuses[:2] == ["Status: ready", "Status: reconnecting"], statuses
+    # A new session works.
+    connect(page)
+    assert runtime_sessions() == 1
+    page.locator("#disconnect-button").click()
+    expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=10_000)
