@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
-from reflex.components.core.banner import has_connection_errors
+from reflex_components_core.core.banner import has_connection_errors
 
 import reactor_web.ui
 from reactor_web.ui import (

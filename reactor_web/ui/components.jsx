@@ -153,7 +153,7 @@ class Relay {
     if (pc !== this.pc || this.closed) return;
     if (this.iceTransportPolicy === "relay" && !/^a=candidate:.* typ relay/m.test(pc.localDescription.sdp)) {
       // Relay-only with no TURN candidate cannot connect: say so rather than wait for ICE to fail.
-      const why = this.candidateErrors.length ? this.candidateErrors.join("; ") : "no answer";
+      const why = this.candidateErrors.length ? [...new Set(this.candidateErrors)].join("; ") : "no answer";
       publish({
         notice: `The TURN server gave no relay candidate (${why}); relay-only is set: check REACTOR_ICE_SERVERS.`,
       });

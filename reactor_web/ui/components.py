@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
-from reflex.components.core.banner import has_connection_errors
 from reflex_base.components.component import field
 from reflex_base.event import passthrough_event_spec
+from reflex_components_core.core.banner import has_connection_errors
 
 from reactor_web.protocol.constants import MAIN_VIDEO_TRACK, WEBCAM_TRACK
 from reactor_web.ui.settings import settings
