@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
+from reflex_components_core.core.banner import has_connection_errors
 
 import reactor_web.ui
 from reactor_web.ui import (
@@ -18,7 +19,13 @@ from reactor_web.ui import (
     webcam_stream,
 )
 
-STATUS_COLOURS = {"disconnected": "gray", "connecting": "amber", "waiting": "amber", "ready": "grass"}
+STATUS_COLOURS = {
+    "disconnected": "gray",
+    "connecting": "amber",
+    "waiting": "amber",
+    "reconnecting": "amber",
+    "ready": "grass",
+}
 
 
 class DashboardState(ReactorState):
@@ -56,12 +63,16 @@ def refusal(key: str, element_id: str) -> rx.Component:
 
 
 def status_badge() -> rx.Component:
-    busy = (ReactorState.status == "connecting") | (ReactorState.status == "waiting")
+    # While the page's websocket to the backend is down (a network blip) the last status it got is stale, and
+    # the backend keeps the session for the heartbeat grace period: say "reconnecting" until the socket is back.
+    # Clicks meanwhile are queued by Reflex and sent once on reconnect.
+    shown = rx.cond(has_connection_errors, "reconnecting", ReactorState.status)
+    busy = (shown == "connecting") | (shown == "waiting") | (shown == "reconnecting")
     return rx.badge(
         rx.cond(busy, rx.spinner(size="1")),
-        rx.text("Status: ", ReactorState.status, id="status-text"),
+        rx.text("Status: ", shown, id="status-text"),
         color_scheme=rx.match(
-            ReactorState.status,
+            shown,
             *((status, colour) for status, colour in STATUS_COLOURS.items()),
             "gray",
         ),

@@ -22,9 +22,10 @@ if [ ! -x .tools/node_modules/.bin/bun ]; then
   npm install --prefix .tools --no-audit --no-fund --loglevel=error bun@1.4.4
 fi
 
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+# coturn: the TURN server the relay-only browser test (tests/e2e_turn) runs on loopback.
+if [ "${1:-}" = "--browser" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/turnserver ]; }; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium coturn
 fi

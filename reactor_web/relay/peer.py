@@ -6,7 +6,9 @@ outlive its peer connections: ``model_video`` (fed by the tab from the GPU sessi
 by the page's camera, which the tab's GPU session can publish). Each peer connection sends its own view
 of ``model_video``, owned by the peer and ended with that connection, so a re-offer (a page reload)
 closing the old connection leaves the hub, and the next connection's video, untouched. A tab that
-stops beating is declared dead long before ICE consent would notice (field lesson 11).
+stops beating is declared dead long before ICE consent would notice (field lesson 11). A beat carrying
+``"ws": false`` says the page's Reflex websocket is down: a page whose events connection stays away for
+longer than the same timeout is released too (it could neither send commands nor see the session).
 The ``relay`` channel also carries, when the backend ends the relay, a goodbye ``{"type": "bye", "reason":
 "..."}`` (backend → page), so that the page says why and re-offers at once.
 """
@@ -97,6 +99,8 @@ class BrowserPeer:
         self._model_view: FrameView | None = None
         self._channel: Any = None  # the page's ``relay`` channel on the current peer connection
         self._last_beat = time.monotonic()
+        #: When the page's beats started saying its Reflex websocket is down (None: it is up).
+        self._events_away_since: float | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._closed = False
         self.browser_stats: dict[str, Any] = {}
@@ -141,6 +145,7 @@ class BrowserPeer:
             await self._close_pc()
             raise OfferError(f"malformed relay offer: {exc}") from exc
         self._last_beat = time.monotonic()
+        self._events_away_since = None
         if self._watchdog is None:
             self._watchdog = asyncio.get_running_loop().create_task(self._watch(), name="relay-heartbeat")
         return pc.localDescription.sdp
@@ -157,6 +162,7 @@ class BrowserPeer:
 
     def _on_heartbeat(self, message: str | bytes) -> None:
         self._last_beat = time.monotonic()
+        events_up = True
         if isinstance(message, str) and message.startswith("{"):
             try:
                 beat = loads(message, max_bytes=DEFAULT_MAX_MESSAGE_SIZE, what="heartbeat")
@@ -167,6 +173,11 @@ class BrowserPeer:
             stats = beat.get("stats") if isinstance(beat, dict) else None
             if isinstance(stats, dict) and self.on_browser_stats is not None:
                 self.on_browser_stats(stats)
+            events_up = not (isinstance(beat, dict) and beat.get("ws") is False)
+        if events_up:
+            self._events_away_since = None
+        elif self._events_away_since is None:
+            self._events_away_since = self._last_beat
 
     async def _watch(self) -> None:
         period = self._heartbeat_timeout_s / 4
@@ -177,10 +188,20 @@ class BrowserPeer:
                 # This event loop itself stalled (a busy backend): beats that arrived meanwhile are still
                 # queued behind this check, so look again once they have been read.
                 continue
-            if time.monotonic() - self._last_beat > self._heartbeat_timeout_s:
-                logger.info("relay heartbeat lost for %.1f s: releasing the tab", self._heartbeat_timeout_s)
+            now = time.monotonic()
+            away = self._events_away_since
+            if now - self._last_beat > self._heartbeat_timeout_s or (
+                away is not None and now - away > self._heartbeat_timeout_s
+            ):
                 self._watchdog = None
-                reason = f"released after {self._heartbeat_timeout_s:g} s without a heartbeat from the page"
+                if now - self._last_beat > self._heartbeat_timeout_s:
+                    reason = f"released after {self._heartbeat_timeout_s:g} s without a heartbeat from the page"
+                else:
+                    reason = (
+                        f"released after {self._heartbeat_timeout_s:g} s without the page's connection to the "
+                        "backend (its websocket)"
+                    )
+                logger.info("relay: %s", reason)
                 if self._on_dead is not None:
                     await self._on_dead(reason)
                 else:

@@ -8,6 +8,8 @@ const STATS_EVERY_BEATS = 2;
 const ICE_GATHER_TIMEOUT_MS = 3000;
 const RESTART_DELAY_MS = 1000;
 const ANSWER_TIMEOUT_MS = 20000;
+// A relay-only peer that got no TURN candidate tries again after this long (the TURN server may come back).
+const NO_RELAY_RETRY_MS = 5000;
 // The model's video counts as live while the decoder made progress within this long.
 const FRAMES_CHECK_MS = 500;
 const LIVE_WITHIN_MS = 1500;
@@ -34,6 +36,9 @@ const SERVER_SNAPSHOT = { relay: null, stream: null, state: "new", live: false, 
 const getServerSnapshot = () => SERVER_SNAPSHOT;
 // The camera outlives relay restarts: a new peer picks it up.
 let cameraTrack = null;
+// Whether the page's Reflex websocket is up; the heartbeat tells the backend when it is not, so a page that
+// lost its events connection for longer than the grace period is released like one that stopped beating.
+let eventsConnected = true;
 
 function preferVp8(transceiver) {
   // VP8 costs the backend about half of H.264's CPU per stream.
@@ -61,8 +66,9 @@ function waitForIceGathering(pc) {
 }
 
 class Relay {
-  constructor(iceServers, sendOffer) {
+  constructor(iceServers, iceTransportPolicy, sendOffer) {
     this.iceServers = iceServers || [];
+    this.iceTransportPolicy = iceTransportPolicy === "relay" ? "relay" : "all";
     this.sendOffer = sendOffer;
     this.closed = false;
     this.offerId = 0;
@@ -72,8 +78,15 @@ class Relay {
 
   start() {
     if (this.closed) return;
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy });
     this.pc = pc;
+    // Why a TURN server gave no candidate (wrong credentials: 401), for the message when none came.
+    this.candidateErrors = [];
+    pc.onicecandidateerror = (event) => {
+      if (event.errorCode >= 300 && event.errorCode < 700) {
+        this.candidateErrors.push(`${event.url || "ICE server"}: ${event.errorCode} ${event.errorText || ""}`.trim());
+      }
+    };
     this.channel = pc.createDataChannel("relay");
     this.model = pc.addTransceiver("video", { direction: "recvonly" });
     this.webcam = pc.addTransceiver("video", { direction: "sendonly" });
@@ -139,6 +152,15 @@ class Relay {
     await pc.setLocalDescription(await pc.createOffer());
     await waitForIceGathering(pc);
     if (pc !== this.pc || this.closed) return;
+    if (this.iceTransportPolicy === "relay" && !/^a=candidate:.* typ relay/m.test(pc.localDescription.sdp)) {
+      // Relay-only with no TURN candidate cannot connect: say so rather than wait for ICE to fail.
+      const why = this.candidateErrors.length ? [...new Set(this.candidateErrors)].join("; ") : "no answer";
+      publish({
+        notice: `The TURN server gave no relay candidate (${why}); relay-only is set: check REACTOR_ICE_SERVERS.`,
+      });
+      this.restart(NO_RELAY_RETRY_MS);
+      return;
+    }
     this.pendingId = id;
     // An offer the backend never answers (a restarted backend, a lost event) is made again, not waited on forever.
     this.timers.push(
@@ -178,6 +200,7 @@ class Relay {
       const channel = this.channel;
       if (!channel || channel.readyState !== "open") return;
       const message = { t: Date.now() };
+      if (!eventsConnected) message.ws = false;
       if (++beats % STATS_EVERY_BEATS === 0) message.stats = await this.browserStats();
       if (channel.readyState === "open") channel.send(JSON.stringify(message));
     }, HEARTBEAT_MS);
@@ -237,18 +260,19 @@ class Relay {
 // ---- components -------------------------------------------------------------------------------
 
 // Owns the tab's relay peer: mount it once per page. `answer` is the backend's reply to `onOffer`.
-export function ReactorProvider({ answer, onOffer, iceServers, children }) {
+export function ReactorProvider({ answer, onOffer, iceServers, iceTransportPolicy, eventsConnected: up, children }) {
   const offerRef = useRef(onOffer);
   offerRef.current = onOffer;
+  eventsConnected = up !== false;
   useEffect(() => {
-    const relay = new Relay(iceServers, (offer) => offerRef.current && offerRef.current(offer));
+    const relay = new Relay(iceServers, iceTransportPolicy, (offer) => offerRef.current && offerRef.current(offer));
     publish({ relay });
     return () => {
       // React StrictMode mounts twice in dev: the first peer must be closed here.
       relay.close();
       if (snapshot.relay === relay) publish({ relay: null });
     };
-  }, [JSON.stringify(iceServers || [])]);
+  }, [JSON.stringify(iceServers || []), iceTransportPolicy]);
   useEffect(() => {
     if (snapshot.relay) snapshot.relay.applyAnswer(answer);
   }, [answer]);

@@ -11,6 +11,7 @@ from typing import Any
 import reflex as rx
 from reflex_base.components.component import field
 from reflex_base.event import passthrough_event_spec
+from reflex_components_core.core.banner import has_connection_errors
 
 from reactor_web.protocol.constants import MAIN_VIDEO_TRACK, WEBCAM_TRACK
 from reactor_web.ui.settings import settings
@@ -30,6 +31,12 @@ class ReactorProvider(rx.Component):
     answer: rx.Var[str] = field(doc="The backend's answer to the page's relay offer (ReactorState.relay_answer).")
     ice_servers: rx.Var[list[dict[str, Any]]] = field(
         doc='ICE servers for the page ⇄ backend leg: [{"urls": [...], "username"?, "credential"?}].'
+    )
+    ice_transport_policy: rx.Var[str] = field(
+        doc='The page\'s RTCPeerConnection iceTransportPolicy: "all", or "relay" (TURN candidates only).'
+    )
+    events_connected: rx.Var[bool] = field(
+        doc="The page's Reflex websocket is up; while it is not, the relay heartbeat says so (see the README)."
     )
     on_offer: rx.EventHandler[passthrough_event_spec(str)] = field(  # type: ignore[type-arg,valid-type]
         doc="Receives the page's relay offer as JSON text (ReactorState.relay_offer)."
@@ -87,6 +94,8 @@ def reactor_provider(*children: rx.Component, state: type[ReactorState] = Reacto
         *children,
         answer=state.relay_answer,
         ice_servers=settings.ice_servers,
+        ice_transport_policy=settings.ice_transport_policy,
+        events_connected=~has_connection_errors,
         on_offer=state.relay_offer,
         **props,
     )

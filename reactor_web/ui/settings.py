@@ -27,6 +27,8 @@ from reactor_web.relay.peer import DEFAULT_HEARTBEAT_TIMEOUT_S
 DEFAULT_MODEL = "reactor-web-demo"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+#: ``REACTOR_ICE_TRANSPORT_POLICY``: the page's ``RTCPeerConnection`` ``iceTransportPolicy``.
+ICE_TRANSPORT_POLICIES = ("all", "relay")
 #: An ICE server list variable is small JSON; this bounds what is parsed.
 _MAX_SETTING_BYTES = 65_536
 
@@ -74,6 +76,17 @@ def parse_ice_servers(raw: str, variable: str = "REACTOR_ICE_SERVERS") -> list[I
     return parse_ice_server_list(servers, variable)
 
 
+def _ice_transport_policy(env: Mapping[str, str], ice_servers: list[IceServer]) -> str:
+    """``REACTOR_ICE_TRANSPORT_POLICY``: ``all`` (default) or ``relay``; ``relay`` needs a TURN server."""
+    name = "REACTOR_ICE_TRANSPORT_POLICY"
+    policy = env.get(name, "").strip().lower() or "all"
+    if policy not in ICE_TRANSPORT_POLICIES:
+        raise ValueError(f"{name} must be one of {', '.join(ICE_TRANSPORT_POLICIES)}, not {env[name]!r}")
+    if policy == "relay" and not any(u.startswith(("turn:", "turns:")) for s in ice_servers for u in s.urls):
+        raise ValueError(f"{name}=relay needs a turn: or turns: server in REACTOR_ICE_SERVERS")
+    return policy
+
+
 @dataclass(frozen=True, slots=True)
 class DashboardSettings:
     """The dashboard's settings; :meth:`from_env` reads and validates them."""
@@ -91,6 +104,8 @@ class DashboardSettings:
     #: Browser ⇄ backend ICE servers, in the browser's form (the same list is given to the page and to the
     #: backend's peer).
     ice_servers: list[dict[str, Any]] = field(default_factory=list)
+    #: The page's ``iceTransportPolicy``: ``"relay"`` uses TURN candidates only (strict firewalls).
+    ice_transport_policy: str = "all"
     #: Backend ⇄ GPU ICE servers; empty uses the ones the runtime or coordinator hands out.
     gpu_ice_servers: list[IceServer] = field(default_factory=list)
     #: ``REACTOR_ICE_HOST_ADDRESSES``: the host candidates of the backend's peers (None: every interface).
@@ -117,6 +132,7 @@ class DashboardSettings:
         model_name = env.get("REACTOR_MODEL", DEFAULT_MODEL).strip()
         if not model_name:
             raise ValueError("REACTOR_MODEL must not be empty (unset it for the demo model)")
+        ice_servers = parse_ice_servers(env.get("REACTOR_ICE_SERVERS", ""))
         return cls(
             model_name=model_name,
             api_key=api_key,
@@ -124,7 +140,8 @@ class DashboardSettings:
             runtime_url=runtime_url,
             auto_connect=_flag(env, "REACTOR_AUTO_CONNECT"),
             auto_retry=_flag(env, "REACTOR_AUTO_RETRY"),
-            ice_servers=ice_server_list(parse_ice_servers(env.get("REACTOR_ICE_SERVERS", ""))),
+            ice_servers=ice_server_list(ice_servers),
+            ice_transport_policy=_ice_transport_policy(env, ice_servers),
             gpu_ice_servers=parse_ice_servers(env.get("REACTOR_GPU_ICE_SERVERS", ""), "REACTOR_GPU_ICE_SERVERS"),
             ice_host_addresses=host_addresses_from_env({ICE_HOST_ADDRESSES_VAR: env.get(ICE_HOST_ADDRESSES_VAR, "")}),
             heartbeat_timeout_s=_seconds(env, "REACTOR_HEARTBEAT_TIMEOUT_S", DEFAULT_HEARTBEAT_TIMEOUT_S),

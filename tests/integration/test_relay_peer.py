@@ -139,6 +139,31 @@ async def test_beats_keep_the_page_alive_and_carry_browser_stats() -> None:
         await peer.close()
 
 
+async def test_a_page_whose_websocket_stays_down_is_released_though_it_beats() -> None:
+    reasons: asyncio.Queue[str] = asyncio.Queue()
+    peer = BrowserPeer(heartbeat_timeout_s=0.6, on_dead=reasons.put)
+    page = Page()
+    try:
+        await connect(peer, page)
+        opened = asyncio.Event()
+        page.channel.on("open", opened.set)
+        await asyncio.wait_for(opened.wait(), 10)
+        # A blip shorter than the timeout, then the websocket back: kept.
+        for i in range(8):
+            page.channel.send(json.dumps({"t": i, "ws": False} if i < 2 else {"t": i}))
+            await asyncio.sleep(0.2)
+        assert reasons.empty()
+        # Beating on, the websocket away for longer than the timeout: released, saying why.
+        for i in range(8):
+            page.channel.send(json.dumps({"t": i, "ws": False}))
+            await asyncio.sleep(0.2)
+        reason = await asyncio.wait_for(reasons.get(), 5)
+        assert "without the page's connection to the backend" in reason
+    finally:
+        await page.pc.close()
+        await peer.close()
+
+
 @pytest.mark.parametrize(
     "raw",
     ["not json", "{}", json.dumps({"sdp": "hello", "model_mid": "0"}), json.dumps({"sdp": "v=0\r\n"})],

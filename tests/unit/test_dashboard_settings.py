@@ -90,3 +90,17 @@ def test_flags_read_yes_and_no_words() -> None:
     assert DashboardSettings.from_env({"REACTOR_AUTO_CONNECT": "TRUE", "REACTOR_AUTO_RETRY": "0"}).auto_connect
     assert not DashboardSettings.from_env({"REACTOR_AUTO_RETRY": "no"}).auto_retry
     assert DashboardSettings.from_env({"REACTOR_ICE_HOST_ADDRESSES": "127.0.0.1"}).ice_host_addresses == ("127.0.0.1",)
+
+
+def test_relay_only_policy_needs_a_turn_server() -> None:
+    turn = '[{"urls": ["turn:127.0.0.1:3478"], "username": "u", "credential": "p"}]'
+    settings = DashboardSettings.from_env({"REACTOR_ICE_SERVERS": turn, "REACTOR_ICE_TRANSPORT_POLICY": "Relay"})
+    assert settings.ice_transport_policy == "relay"
+    assert DashboardSettings.from_env({}).ice_transport_policy == "all"
+    for env in (
+        {"REACTOR_ICE_SERVERS": turn, "REACTOR_ICE_TRANSPORT_POLICY": "relay-only"},
+        {"REACTOR_ICE_SERVERS": '[{"urls": "stun:stun.example.com"}]', "REACTOR_ICE_TRANSPORT_POLICY": "relay"},
+        {"REACTOR_ICE_TRANSPORT_POLICY": "relay"},
+    ):
+        with pytest.raises(ValueError, match="REACTOR_ICE_TRANSPORT_POLICY"):
+            DashboardSettings.from_env(env)
