@@ -64,7 +64,8 @@ def test_four_tabs_each_see_only_their_own_camera(
             browsers.append(launch_chromium(playwright_session, clip))
             pages[name] = browsers[-1].new_page(viewport={"width": 1280, "height": 900})
             pages[name].goto(dashboard.frontend_url)
-        for page in pages.values():
+        for page in pages.values():  # each page rendered (its handlers attached) before its click
+            expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=READY_TIMEOUT_MS)
             page.locator("#connect-button").click()
         for name, page in pages.items():
             expect(page.locator("#status-text")).to_have_text("Status: ready", timeout=READY_TIMEOUT_MS)

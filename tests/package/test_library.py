@@ -20,7 +20,6 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from reactor_web.runtime import free_port
-from tests.browser import browser, camera_clip, playwright_session  # noqa: F401 (fixtures)
 from tests.e2e.video import wait_for_video
 from tests.prod_server import wait_until_serving
 
@@ -135,7 +134,7 @@ def user_app(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 @pytest.fixture
-def page(browser: Browser, user_app: str) -> Iterator[Page]:  # noqa: F811 (fixture argument)
+def page(browser: Browser, user_app: str) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(user_app)
