@@ -14,7 +14,10 @@ READY_TIMEOUT_MS = 30_000
 def connect(page: Page) -> None:
     expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=READY_TIMEOUT_MS)
     page.locator("#connect-button").click()
-    expect(page.locator("#status-text")).to_have_text("Status: ready", timeout=READY_TIMEOUT_MS)
+    try:
+        expect(page.locator("#status-text")).to_have_text("Status: ready", timeout=READY_TIMEOUT_MS)
+    except AssertionError as exc:  # say what the page says went wrong
+        raise AssertionError(f"{exc}\npage error: {page.locator('#error-text').all_text_contents()}") from None
 
 
 def runtime_sessions() -> int:

@@ -64,9 +64,10 @@ def test_four_tabs_each_see_only_their_own_camera(
             browsers.append(launch_chromium(playwright_session, clip))
             pages[name] = browsers[-1].new_page(viewport={"width": 1280, "height": 900})
             pages[name].goto(dashboard.frontend_url)
-        for page in pages.values():  # each page rendered (its handlers attached) before its click
-            expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=READY_TIMEOUT_MS)
-            page.locator("#connect-button").click()
+        # One tab after another: four Chromiums negotiating at once on a 2-core machine is a load test, not
+        # this test. All four stream at the same time once connected, each with its own camera.
+        for page in pages.values():
+            connect(page)
         for name, page in pages.items():
             expect(page.locator("#status-text")).to_have_text("Status: ready", timeout=READY_TIMEOUT_MS)
             rgb = wait_for_video(page, DOMINANT[name], timeout_ms=30_000)
