@@ -38,9 +38,6 @@ HEARTBEAT_CHANNEL = "relay"
 DEFAULT_HEARTBEAT_TIMEOUT_S = 5.0
 #: How long closing waits for the goodbye to leave before the peer connection goes.
 BYE_FLUSH_TIMEOUT_S = 0.5
-#: How long a fresh relay peer connection may take to connect and send its first beat. ICE, DTLS and SCTP
-#: can take seconds on a busy machine; the heartbeat timeout applies once the page beats.
-RELAY_CONNECT_TIMEOUT_S = 30.0
 # Host candidates hidden behind mDNS names cannot be resolved by the backend; the browser still
 # reaches the backend's own candidates, and the backend learns its address as peer-reflexive.
 _MDNS_CANDIDATE = re.compile(r"^a=candidate:.* [0-9a-f-]+\.local .*$\r?\n?", re.MULTILINE | re.IGNORECASE)
@@ -102,7 +99,6 @@ class BrowserPeer:
         self._model_view: FrameView | None = None
         self._channel: Any = None  # the page's ``relay`` channel on the current peer connection
         self._last_beat = time.monotonic()
-        self._beating = False
         #: When the page's beats started saying its Reflex websocket is down (None: it is up).
         self._events_away_since: float | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -149,7 +145,6 @@ class BrowserPeer:
             await self._close_pc()
             raise OfferError(f"malformed relay offer: {exc}") from exc
         self._last_beat = time.monotonic()
-        self._beating = False  # this peer connection has not beaten yet
         self._events_away_since = None
         if self._watchdog is None:
             self._watchdog = asyncio.get_running_loop().create_task(self._watch(), name="relay-heartbeat")
@@ -167,7 +162,6 @@ class BrowserPeer:
 
     def _on_heartbeat(self, message: str | bytes) -> None:
         self._last_beat = time.monotonic()
-        self._beating = True
         events_up = True
         if isinstance(message, str) and message.startswith("{"):
             try:
@@ -196,14 +190,11 @@ class BrowserPeer:
                 continue
             now = time.monotonic()
             away = self._events_away_since
-            silence = (
-                self._heartbeat_timeout_s if self._beating else max(self._heartbeat_timeout_s, RELAY_CONNECT_TIMEOUT_S)
-            )
-            if now - self._last_beat > silence or (away is not None and now - away > self._heartbeat_timeout_s):
+            if now - self._last_beat > self._heartbeat_timeout_s or (
+                away is not None and now - away > self._heartbeat_timeout_s
+            ):
                 self._watchdog = None
-                if not self._beating and now - self._last_beat > silence:
-                    reason = f"released: the page's relay did not connect within {silence:g} s"
-                elif now - self._last_beat > silence:
+                if now - self._last_beat > self._heartbeat_timeout_s:
                     reason = f"released after {self._heartbeat_timeout_s:g} s without a heartbeat from the page"
                 else:
                     reason = (

@@ -97,9 +97,8 @@ async def test_a_released_tab_tells_its_ui_why_and_the_page_why(runtime: str) ->
     page.channel.on("message", lambda m: bye.done() or bye.set_result(m))
     try:
         await page.answer(await tab.accept_offer(await page.offer()))
-        await page.beat_once()
         tab.connect()
-        # The page beats no more: released, and both the page and the UI hear why.
+        # The page never beats: released, and both the page and the UI hear why.
         assert "without a heartbeat" in await asyncio.wait_for(bye, WAIT_S)
         while not seen.closed:
             update = await asyncio.wait_for(tab.inbox.next(), WAIT_S)
