@@ -6,7 +6,10 @@ outlive its peer connections: ``model_video`` (fed by the tab from the GPU sessi
 by the page's camera, which the tab's GPU session can publish). Each peer connection sends its own view
 of ``model_video``, owned by the peer and ended with that connection, so a re-offer (a page reload)
 closing the old connection leaves the hub, and the next connection's video, untouched. A tab that
-stops beating is declared dead long before ICE consent would notice (field lesson 11). A beat carrying
+stops beating is declared dead long before ICE consent would notice (field lesson 11); a tab whose relay
+never comes up (a page closed while connecting, an offer that never arrived) is released too, after
+``RELAY_CONNECT_TIMEOUT_S``: the watchdog runs from the peer's creation, so nothing holds a GPU session
+for a page that is gone. A beat carrying
 ``"ws": false`` says the page's Reflex websocket is down: a page whose events connection stays away for
 longer than the same timeout is released too (it could neither send commands nor see the session).
 The ``relay`` channel also carries, when the backend ends the relay, a goodbye ``{"type": "bye", "reason":
@@ -36,6 +39,9 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_CHANNEL = "relay"
 #: A tab whose heartbeat stops is released after this long (``REACTOR_HEARTBEAT_TIMEOUT_S``).
 DEFAULT_HEARTBEAT_TIMEOUT_S = 5.0
+#: How long a relay has, from the tab's first event or the page's latest offer, to open its ``relay`` channel
+#: (ICE, DTLS and SCTP on a loaded machine); the heartbeat timeout applies once it is open.
+RELAY_CONNECT_TIMEOUT_S = 15.0
 #: How long closing waits for the goodbye to leave before the peer connection goes.
 BYE_FLUSH_TIMEOUT_S = 0.5
 # Host candidates hidden behind mDNS names cannot be resolved by the backend; the browser still
@@ -77,13 +83,18 @@ class RelayOffer:
 
 class BrowserPeer:
     """Owns the tab's browser-leg peer connection, its two latest-frame hubs, and the view of
-    ``model_video`` that the current peer connection sends."""
+    ``model_video`` that the current peer connection sends.
+
+    Created inside a running event loop (its watchdog starts at once): ``heartbeat_timeout_s`` (seconds) of
+    silence on an open ``relay`` channel, or ``connect_timeout_s`` (seconds, at least the heartbeat timeout)
+    without the channel opening, ends the relay with ``on_dead(reason)`` (or :meth:`close` without an owner)."""
 
     def __init__(
         self,
         *,
         ice_servers: list[RTCIceServer] | None = None,
         heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S,
+        connect_timeout_s: float = RELAY_CONNECT_TIMEOUT_S,
         on_dead: Callable[[str], Awaitable[None]] | None = None,
         peer_options: PeerOptions | None = None,
     ) -> None:
@@ -94,6 +105,7 @@ class BrowserPeer:
         self._ice_servers = ice_servers or []
         self._peer_options = peer_options or default_peer_options()
         self._heartbeat_timeout_s = heartbeat_timeout_s
+        self._connect_timeout_s = max(connect_timeout_s, heartbeat_timeout_s)
         self._on_dead = on_dead
         self._pc: RTCPeerConnection | None = None
         self._model_view: FrameView | None = None
@@ -101,10 +113,12 @@ class BrowserPeer:
         self._last_beat = time.monotonic()
         #: When the page's beats started saying its Reflex websocket is down (None: it is up).
         self._events_away_since: float | None = None
-        self._watchdog: asyncio.Task[None] | None = None
         self._closed = False
         self.browser_stats: dict[str, Any] = {}
         self.on_browser_stats: Callable[[dict[str, Any]], None] | None = None
+        self._watchdog: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
+            self._watch(), name="relay-heartbeat"
+        )
 
     @property
     def connection_state(self) -> str:
@@ -129,6 +143,7 @@ class BrowserPeer:
         def on_datachannel(channel: Any) -> None:
             if channel.label == HEARTBEAT_CHANNEL and pc is self._pc:
                 self._channel = channel
+                self._last_beat = time.monotonic()  # open: the page beats from now on
                 channel.on("message", guarded(self._on_heartbeat))
 
         @pc.on("connectionstatechange")
@@ -144,10 +159,8 @@ class BrowserPeer:
         except Exception as exc:  # aiortc raises ValueError and others on malformed SDP, at any step
             await self._close_pc()
             raise OfferError(f"malformed relay offer: {exc}") from exc
-        self._last_beat = time.monotonic()
+        self._last_beat = time.monotonic()  # the new connection's time to open its channel starts now
         self._events_away_since = None
-        if self._watchdog is None:
-            self._watchdog = asyncio.get_running_loop().create_task(self._watch(), name="relay-heartbeat")
         return pc.localDescription.sdp
 
     async def _negotiate(self, pc: RTCPeerConnection, offer: RelayOffer) -> None:
@@ -188,25 +201,31 @@ class BrowserPeer:
                 # This event loop itself stalled (a busy backend): beats that arrived meanwhile are still
                 # queued behind this check, so look again once they have been read.
                 continue
-            now = time.monotonic()
-            away = self._events_away_since
-            if now - self._last_beat > self._heartbeat_timeout_s or (
-                away is not None and now - away > self._heartbeat_timeout_s
-            ):
+            reason = self._why_dead(time.monotonic())
+            if reason is not None:
                 self._watchdog = None
-                if now - self._last_beat > self._heartbeat_timeout_s:
-                    reason = f"released after {self._heartbeat_timeout_s:g} s without a heartbeat from the page"
-                else:
-                    reason = (
-                        f"released after {self._heartbeat_timeout_s:g} s without the page's connection to the "
-                        "backend (its websocket)"
-                    )
                 logger.info("relay: %s", reason)
                 if self._on_dead is not None:
                     await self._on_dead(reason)
                 else:
                     await self.close(reason)
                 return
+
+    def _why_dead(self, now: float) -> str | None:
+        """Why the page counts as gone at ``now`` (monotonic seconds), or None while it is alive."""
+        if self._channel is None:
+            if now - self._last_beat > self._connect_timeout_s:
+                return f"released after {self._connect_timeout_s:g} s without the page's relay connecting"
+            return None
+        if now - self._last_beat > self._heartbeat_timeout_s:
+            return f"released after {self._heartbeat_timeout_s:g} s without a heartbeat from the page"
+        away = self._events_away_since
+        if away is not None and now - away > self._heartbeat_timeout_s:
+            return (
+                f"released after {self._heartbeat_timeout_s:g} s without the page's connection to the backend "
+                "(its websocket)"
+            )
+        return None
 
     async def _close_pc(self) -> None:
         pc, self._pc, self._channel = self._pc, None, None

@@ -27,7 +27,7 @@ from reactor_web.protocol.capabilities import Capabilities
 from reactor_web.protocol.constants import STATS_INTERVAL_S, WEBCAM_TRACK
 from reactor_web.protocol.schemas import FileRef, IceServer
 from reactor_web.relay.inbox import TabInbox
-from reactor_web.relay.peer import DEFAULT_HEARTBEAT_TIMEOUT_S, BrowserPeer, RelayOffer
+from reactor_web.relay.peer import DEFAULT_HEARTBEAT_TIMEOUT_S, RELAY_CONNECT_TIMEOUT_S, BrowserPeer, RelayOffer
 from reactor_web.relay.retry import Retrier, RetryPolicy
 from reactor_web.tasks import OwnedTasks
 
@@ -54,6 +54,9 @@ class TabSettings:
     #: Replaces the GPU leg's ICE servers (None: the ones the runtime or coordinator hands out).
     gpu_ice_servers: list[IceServer] | None = None
     heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S
+    #: How long the page's relay has to come up (from the tab's first event, or from each offer) before the tab
+    #: is released as gone.
+    relay_connect_timeout_s: float = RELAY_CONNECT_TIMEOUT_S
     #: Silence on the GPU leg before the session counts as lost (the client's watchdog).
     peer_timeout_s: float = DEFAULT_PEER_TIMEOUT_S
     #: How both legs' peer connections are configured (host addresses, jitter buffer); None: the defaults.
@@ -74,6 +77,8 @@ def plain(value: Any) -> Any:
 
 class TabSession:
     def __init__(self, settings: TabSettings, *, on_closed: Callable[[TabSession], None] | None = None) -> None:
+        """Create the tab's client and relay peer (inside a running event loop); ``on_closed(tab)`` is called once
+        when :meth:`close` starts."""
         self.settings = settings
         self.inbox = TabInbox()
         self.reactor = Reactor(
@@ -88,6 +93,7 @@ class TabSession:
         self.peer = BrowserPeer(
             ice_servers=settings.browser_ice_servers,
             heartbeat_timeout_s=settings.heartbeat_timeout_s,
+            connect_timeout_s=settings.relay_connect_timeout_s,
             on_dead=self._release,
             peer_options=settings.peer_options,
         )
@@ -305,6 +311,9 @@ class TabSession:
         if self.closed:
             return
         self.closed = True
+        if self._on_closed is not None:
+            # First, whatever fails below: a closing tab is no longer this page's (a re-offer makes a new one).
+            self._on_closed(self)
         self.retrier.cancel()
         self._time_waiting(False)
         await self._tasks.cancel_all()
@@ -316,5 +325,3 @@ class TabSession:
             self._webcam_view.stop()
             await self.peer.close(reason)
             self.inbox.close()
-            if self._on_closed is not None:
-                self._on_closed(self)

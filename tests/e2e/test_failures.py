@@ -13,6 +13,7 @@ from reflex.testing import AppHarness
 from reactor_web.relay.registry import tabs
 from reactor_web.ui.embedded import embedded_runtime
 from tests.browser import launch_chromium, write_y4m
+from tests.e2e.tab_lookup import page_token
 from tests.e2e.test_dashboard import READY_TIMEOUT_MS, connect, runtime_sessions
 from tests.e2e.video import wait_for_video
 
@@ -68,8 +69,14 @@ def test_four_tabs_each_see_only_their_own_camera(
         # this test. All four stream at the same time once connected, each with its own camera.
         for page in pages.values():
             connect(page)
+        tokens = [page_token(page) for page in pages.values()]
+        assert runtime_sessions() == 4, "one GPU session per tab"
         for name, page in pages.items():
-            expect(page.locator("#status-text")).to_have_text("Status: ready", timeout=READY_TIMEOUT_MS)
+            try:
+                expect(page.locator("#status-text")).to_have_text("Status: ready", timeout=READY_TIMEOUT_MS)
+            except AssertionError as exc:  # say what the page says went wrong
+                errors = page.locator("#error-text").all_text_contents()
+                raise AssertionError(f"{name} tab: {exc}\npage error: {errors}") from None
             rgb = wait_for_video(page, DOMINANT[name], timeout_ms=30_000)
             others = [other for other in DOMINANT if other != name]
             assert not any(_matches(DOMINANT[o], rgb, page) for o in others), f"{name} tab shows {rgb}"
@@ -77,17 +84,23 @@ def test_four_tabs_each_see_only_their_own_camera(
         for browser in browsers:
             browser.close()
     # Closing the browsers is the tabs going away: every session is released (heartbeat).
-    _wait_until(lambda: runtime_sessions() == 0 and len(tabs) == 0, RELEASE_TIMEOUT_S, "sessions released")
+    _wait_until(
+        lambda: runtime_sessions() == 0 and not any(tabs.get(t) for t in tokens), RELEASE_TIMEOUT_S, "sessions released"
+    )
 
 
 def test_a_closed_tab_is_released_within_15_s(page: Page) -> None:
     page.locator("#webcam-publish").click()
     connect(page)
     wait_for_video(page, "rgb[0] + rgb[1] + rgb[2] > 60")
-    assert runtime_sessions() == 1 and len(tabs) == 1
+    token = page_token(page)
+    # Counted at the runtime: tabs of earlier tests' pages that never connected hold no GPU session.
+    assert runtime_sessions() == 1 and tabs.get(token) is not None
     closed_at = time.monotonic()
     page.context.close()  # no Disconnect: the tab just goes away
-    _wait_until(lambda: runtime_sessions() == 0 and len(tabs) == 0, RELEASE_TIMEOUT_S, "the closed tab released")
+    _wait_until(
+        lambda: runtime_sessions() == 0 and tabs.get(token) is None, RELEASE_TIMEOUT_S, "the closed tab released"
+    )
     assert time.monotonic() - closed_at < RELEASE_TIMEOUT_S
 
 

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from reactor_web.relay.registry import tabs
+from tests.e2e.tab_lookup import page_token
 from tests.e2e.test_dashboard import READY_TIMEOUT_MS, connect, runtime_sessions
 from tests.e2e.test_refusals import page_tab
 from tests.e2e.video import wait_for_video
@@ -82,7 +83,7 @@ def test_a_frozen_tab_is_told_why_its_relay_went_and_shows_ready_only_with_live_
     expect(page.locator("#status-text")).to_have_text("Status: disconnected")
     expect(page.locator("#reactor-view")).to_have_attribute("data-live", "false")
     expect(page.locator("#reactor-view")).not_to_contain_text("ready")
-    token = page.evaluate("() => window.sessionStorage.getItem('token')")
+    token = page_token(page)
     wait_until(lambda: (tab := tabs.get(token)) is not None and tab is not frozen_tab, 10, "a fresh relay offered")
 
     page.locator("#connect-button").click()

@@ -15,8 +15,8 @@ from playwright.sync_api import Page, expect
 from reflex.testing import AppHarness
 
 from reactor_web.protocol.envelope import encode_envelope
-from reactor_web.relay.registry import tabs
 from reactor_web.relay.tab import TabSession
+from tests.e2e.tab_lookup import page_token, tab_of
 from tests.e2e.test_controls_uploads_stats import connect_to_scene, slider_to, solid_png
 from tests.e2e.video import wait_for_video
 
@@ -137,10 +137,9 @@ def test_a_command_form_shows_the_models_refusal_under_the_command(page: Page, t
 
 
 def page_tab(page: Page) -> TabSession:
-    """The backend's session for this page (Reflex keeps the tab's client token in sessionStorage)."""
-    token = page.evaluate("() => window.sessionStorage.getItem('token')")
-    tab = tabs.get(token)
-    assert tab is not None, f"no tab session for token {token!r}"
+    """The backend's session for this page; fails the test when there is none."""
+    tab = tab_of(page)
+    assert tab is not None, f"no tab session for token {page_token(page)!r}"
     return tab
 
 

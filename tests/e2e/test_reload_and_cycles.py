@@ -11,8 +11,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from reactor_web.relay.registry import tabs
-from reactor_web.relay.tab import TabSession
+from tests.e2e.tab_lookup import tab_of
 from tests.e2e.test_dashboard import READY_TIMEOUT_MS, connect, runtime_sessions
 from tests.e2e.video import MEAN_RGB_JS, wait_for_video
 
@@ -44,11 +43,6 @@ def fresh_video_until(page: Page, predicate: Callable[[list[float] | None], bool
         if predicate(rgb):
             return rgb
     raise AssertionError(f"{what}: live video never matched, last {rgb}")
-
-
-def tab_of(page: Page) -> TabSession | None:
-    """The backend's session for this tab (keyed by the page's Reflex token)."""
-    return tabs.get(page.evaluate("() => window.sessionStorage.getItem('token')"))
 
 
 def session_of(page: Page) -> str | None:

@@ -113,6 +113,49 @@ async def test_a_silent_page_is_declared_dead() -> None:
         await peer.close()
 
 
+async def test_a_page_that_never_offers_is_released_after_the_connect_timeout() -> None:
+    """A tab made by a page's first event, whose page went away before its relay offered: nothing else ends it."""
+    reasons: asyncio.Queue[str] = asyncio.Queue()
+    peer = BrowserPeer(heartbeat_timeout_s=0.2, connect_timeout_s=0.8, on_dead=reasons.put)
+    try:
+        reason = await asyncio.wait_for(reasons.get(), 10)
+        assert reason == "released after 0.8 s without the page's relay connecting"
+    finally:
+        await peer.close()
+
+
+async def test_an_answered_offer_whose_relay_never_comes_up_is_released() -> None:
+    """The page offered, then vanished before ICE: no channel ever opens on the answered connection."""
+    reasons: asyncio.Queue[str] = asyncio.Queue()
+    peer = BrowserPeer(heartbeat_timeout_s=0.2, connect_timeout_s=1.0, on_dead=reasons.put)
+    page = Page()
+    try:
+        await peer.accept_offer(await page.offer())
+        await page.pc.close()  # the answer never reaches it
+        reason = await asyncio.wait_for(reasons.get(), 10)
+        assert reason == "released after 1 s without the page's relay connecting"
+    finally:
+        await peer.close()
+
+
+async def test_a_slow_relay_gets_the_connect_timeout_not_the_heartbeat_timeout() -> None:
+    """Until its channel opens, the relay is judged by the connect timeout; once open, by the heartbeat."""
+    reasons: asyncio.Queue[str] = asyncio.Queue()
+    peer = BrowserPeer(heartbeat_timeout_s=0.4, connect_timeout_s=30, on_dead=reasons.put)
+    page = Page()
+    try:
+        offer = await page.offer()
+        await asyncio.sleep(1.2)  # a loaded machine: the page takes three heartbeat timeouts to offer
+        assert reasons.empty()
+        await page.answer(await peer.accept_offer(offer))
+        # Open, and then silent: the heartbeat timeout applies.
+        reason = await asyncio.wait_for(reasons.get(), 20)
+        assert reason == "released after 0.4 s without a heartbeat from the page"
+    finally:
+        await page.pc.close()
+        await peer.close()
+
+
 async def test_beats_keep_the_page_alive_and_carry_browser_stats() -> None:
     dead = asyncio.Event()
 

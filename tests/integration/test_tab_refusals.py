@@ -116,6 +116,30 @@ async def test_a_released_tab_tells_its_ui_why_and_the_page_why(runtime: str) ->
         await tab.close()
 
 
+async def test_a_connected_tab_whose_page_never_offers_releases_its_gpu_session(runtime: str) -> None:
+    """Connect clicked, then the page gone before its relay offered: the GPU session is not held forever."""
+    tab = TabSession(
+        TabSettings(model_name="reactor-web-demo", api_url=runtime, heartbeat_timeout_s=0.5, relay_connect_timeout_s=6)
+    )
+    seen = Seen(tab)
+    try:
+        tab.connect()
+        await seen.until(lambda f: f.get("status") == "ready")
+        async with httpx.AsyncClient(base_url=runtime) as http:
+            assert (await http.get("/health")).json()["sessions"] == 1
+        while not seen.closed:
+            update = await asyncio.wait_for(tab.inbox.next(), WAIT_S)
+            seen.fields.update(update.fields)
+            seen.closed = update.closed
+        assert seen.fields["status"] == "disconnected"
+        assert seen.fields["last_error"]["code"] == RELAY_RELEASED
+        assert seen.fields["last_error"]["message"] == "released after 6 s without the page's relay connecting"
+        async with httpx.AsyncClient(base_url=runtime) as http:
+            assert (await http.get("/health")).json()["sessions"] == 0
+    finally:
+        await tab.close()
+
+
 async def test_an_error_naming_no_command_is_the_sessions_and_a_runtime_refusal_the_last_commands(runtime: str) -> None:
     tab = TabSession(TabSettings(model_name="reactor-web-demo", api_url=runtime))
     seen = Seen(tab)

@@ -118,6 +118,14 @@ async def wait_for_frame(reactor: Reactor, condition: Callable[[np.ndarray], boo
         pytest.fail(f"no main_video frame showed {what} within {TIMEOUT_S:g} s")
 
 
+async def model_frame(reactor: Reactor) -> np.ndarray:
+    """The next frame the model drew: reactor-runtime sends blank 1280x720 frames on a fresh peer until the
+    model's first frame arrives (its pacer's ``DEFAULT_FRAME_DIMENSIONS``), so the first frame received may be one."""
+    return await wait_for_frame(
+        reactor, lambda image: image.shape == (HEIGHT, WIDTH, 3) and image.mean() > 20, "the model's frames"
+    )
+
+
 def mean_rgb(image: np.ndarray) -> np.ndarray:
     return image[CENTRE].reshape(-1, 3).mean(axis=0)
 
@@ -141,9 +149,7 @@ async def test_connects_and_streams_main_video(
     assert reactor.signalling == "connections"
     assert "main_video" in recorder.tracks
 
-    first = await next_frame(reactor)
-    assert first.shape == (HEIGHT, WIDTH, 3)
-    assert first.mean() > 20, "main_video is black"
+    first = await model_frame(reactor)
     # The demo's marker bar moves every frame: a later frame differs.
     await wait_for_frame(reactor, lambda image: not np.array_equal(image[:6], first[:6]), "a moving picture")
     assert await session_state(reactor_runtime) == "streaming"
@@ -205,7 +211,7 @@ async def test_published_webcam_shows_in_the_output(
 ) -> None:
     reactor, recorder = client
     await connect_ready(reactor, recorder, reactor_runtime)
-    assert not looks_red(await next_frame(reactor)), "the output is red before any webcam is published"
+    assert not looks_red(await model_frame(reactor)), "the output is red before any webcam is published"
 
     await reactor.publish_track("webcam", SolidColourTrack((255, 0, 0)))
     # The model shows the newest webcam frame, lightly tinted green: still clearly red.
@@ -236,7 +242,7 @@ async def test_reconnect_brings_frames_back(
 ) -> None:
     reactor, recorder = client
     await connect_ready(reactor, recorder, reactor_runtime)
-    await next_frame(reactor)
+    await model_frame(reactor)
     session_id = reactor.get_session_id()
 
     await reactor.disconnect(recoverable=True)
@@ -247,10 +253,7 @@ async def test_reconnect_brings_frames_back(
     await reactor.reconnect()
     await recorder.wait_for(lambda: reactor.status == "ready", "ready after reconnect")
     assert recorder.statuses[-2:] == ["connecting", "ready"]
-    # reactor-runtime may first send a blank 1280x720 frame on a fresh peer, before the model's own.
-    await wait_for_frame(
-        reactor, lambda image: image.shape == (HEIGHT, WIDTH, 3) and image.mean() > 20, "the model's frames"
-    )
+    await model_frame(reactor)
 
     # The data channel works on the new peer connection too.
     await reactor.send_command("ping", {"seq": 99})
@@ -275,4 +278,4 @@ async def test_disconnect_ends_the_runtime_session(
             await asyncio.sleep(0.1)
 
     await connect_ready(reactor, recorder, reactor_runtime)
-    assert (await next_frame(reactor)).mean() > 20
+    await model_frame(reactor)
