@@ -1,10 +1,12 @@
-"""Relay hop latency: what the browser leg adds, with aiortc's stock jitter buffer and with ours.
+"""Relay hop latency: what the browser leg adds, by relay mode and jitter buffer.
 
 A stamped source (the time drawn into the pixels, reactor_web.protocol.stamp) streams over real aiortc
 peers on loopback, either straight to a "page" peer (one hop, as if the browser talked to the GPU) or
-through the relay (GPU leg → latest-frame hub → BrowserPeer → page). The page reads the stamp from each
-decoded frame. Runs alternate between configurations; the table gives medians, p95 and the relay's
-added latency (median via relay - median direct).
+through the relay (GPU leg → BrowserPeer → page): ``transcode`` decodes the GPU's frames and encodes them
+again for the page; ``passthrough`` forwards the GPU's encoded frames as they are (it takes them from our
+jitter buffer, so it exists only with the marker-bit buffer). The page reads the stamp from each decoded
+frame. Runs alternate between configurations; the table gives medians, p95 and each relay mode's added
+latency (median via relay - median direct).
 
     python bench/relay_latency.py [--seconds 6] [--rounds 2]
 """
@@ -28,10 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import write_results
 
-from reactor_web._aiortc import PeerOptions, create_peer_connection
+from reactor_web._aiortc import PeerOptions, create_peer_connection, negotiated_codec, tap_encoded_frames
+from reactor_web._encoded import EncodedHub
 from reactor_web.ice import host_addresses_from_env
 from reactor_web.protocol.stamp import age_ms, draw_stamp, read_stamp
 from reactor_web.relay.peer import BrowserPeer, RelayOffer
+
+RESOLUTIONS = [(640, 360), (1280, 720)]
 
 
 class StampedSource(MediaStreamTrack):
@@ -92,7 +97,7 @@ async def run_direct(width: int, height: int, seconds: float, options: PeerOptio
         await page.close()
 
 
-async def run_relayed(width: int, height: int, seconds: float, options: PeerOptions) -> list[int]:
+async def run_relayed(width: int, height: int, seconds: float, options: PeerOptions, mode: str) -> list[int]:
     model, backend, page = (create_peer_connection(None, options) for _ in range(3))
     relay = BrowserPeer(peer_options=options)
     model.addTrack(StampedSource(width, height))
@@ -105,11 +110,19 @@ async def run_relayed(width: int, height: int, seconds: float, options: PeerOpti
     page.on("track", lambda t: page_track.done() or page_track.set_result(t))
     try:
         await link(model, backend)
-        relay.model_video.set_source(await asyncio.wait_for(gpu_track, 10))
+        pixels = await asyncio.wait_for(gpu_track, 10)
+        if mode == "passthrough":  # as the client does it: the encoded frames, never decoded here
+            backend_video = next(t for t in backend.getTransceivers() if t.receiver.track is pixels)
+            encoded = EncodedHub("gpu", negotiated_codec(backend_video))
+            tap_encoded_frames(backend_video, encoded, lambda: False)
+            relay.set_model_source(None, encoded)
+        else:
+            relay.set_model_source(pixels, None)
         await page.setLocalDescription(await page.createOffer())
         offer = RelayOffer(page.localDescription.sdp, page_model.mid, None)
         answer = await relay.accept_offer(offer)
         await page.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        assert relay.relay_mode == mode, f"asked for {mode}, the relay chose {relay.relay_mode}"
         return await measure(await asyncio.wait_for(page_track, 10), seconds)
     finally:
         await relay.close()
@@ -131,28 +144,45 @@ async def main() -> None:
     args = parser.parse_args()
     addresses = host_addresses_from_env()
     samples: dict[tuple[str, str, str], list[int]] = {}
-    for width, height in [(640, 360), (1280, 720)]:
+    configurations = [("stock", "direct"), ("stock", "transcode")] + [
+        ("marker-bit", path) for path in ("direct", "transcode", "passthrough")
+    ]
+    for width, height in RESOLUTIONS:
         res = f"{width}x{height}"
         for _ in range(args.rounds):  # alternate configurations so drift on a noisy machine hits all alike
-            for buffer in ("stock", "marker-bit"):
+            for buffer, path in configurations:
                 options = PeerOptions(low_latency_jitter_buffer=buffer == "marker-bit", host_addresses=addresses)
-                for path, run in (("direct", run_direct), ("relay", run_relayed)):
-                    samples.setdefault((res, buffer, path), []).extend(await run(width, height, args.seconds, options))
+                if path == "direct":
+                    ages = await run_direct(width, height, args.seconds, options)
+                else:
+                    ages = await run_relayed(width, height, args.seconds, options, path)
+                samples.setdefault((res, buffer, path), []).extend(ages)
 
     rows = []
     print(
-        f"{'resolution':<10} {'jitter buffer':<13} {'direct med/p95 ms':>18} {'via relay med/p95 ms':>21} "
-        f"{'relay adds (med)':>17}"
+        f"{'resolution':<10} {'jitter buffer':<13} {'direct med/p95 ms':>18} {'transcode med/p95':>18} "
+        f"{'adds':>6} {'passthrough med/p95':>20} {'adds':>6}"
     )
-    for width, height in [(640, 360), (1280, 720)]:
+    for width, height in RESOLUTIONS:
         res = f"{width}x{height}"
         for buffer in ("stock", "marker-bit"):
-            d, r = summary(samples[(res, buffer, "direct")]), summary(samples[(res, buffer, "relay")])
-            added = r["median"] - d["median"]
-            rows.append({"resolution": res, "jitter_buffer": buffer, "direct": d, "relay": r, "relay_adds_ms": added})
+            d = summary(samples[(res, buffer, "direct")])
+            t = summary(samples[(res, buffer, "transcode")])
+            p = summary(samples.get((res, buffer, "passthrough"), []))
+            row = {
+                "resolution": res,
+                "jitter_buffer": buffer,
+                "direct": d,
+                "transcode": t,
+                "transcode_adds_ms": t["median"] - d["median"],
+                "passthrough": p,
+                "passthrough_adds_ms": p["median"] - d["median"],
+            }
+            rows.append(row)
             print(
-                f"{res:<10} {buffer:<13} {d['median']:>9.1f} / {d['p95']:<6.1f} {r['median']:>10.1f} / "
-                f"{r['p95']:<7.1f} {added:>14.1f}"
+                f"{res:<10} {buffer:<13} {d['median']:>9.1f} / {d['p95']:<6.1f} {t['median']:>9.1f} / {t['p95']:<6.1f}"
+                f" {row['transcode_adds_ms']:>6.1f} {p['median']:>10.1f} / {p['p95']:<7.1f}"
+                f" {row['passthrough_adds_ms']:>6.1f}"
             )
     write_results("relay_latency", vars(args), rows)  # with the machine facts, as every result file
 

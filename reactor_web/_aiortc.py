@@ -9,6 +9,10 @@ relay and the runtime create comes from :func:`create_peer_connection`, whose :c
 * ``host_addresses`` (default: every interface, as aioice does): the local addresses *this* peer offers
   as ICE host candidates (``REACTOR_ICE_HOST_ADDRESSES``, see ``ice.py``).
 
+With the low-latency buffer, :func:`tap_encoded_frames` takes a receiver's encoded frames for passthrough
+(``_encoded.py``), :func:`negotiated_codec` tells which codec a transceiver carries, and
+:func:`on_keyframe_request` passes a sender's keyframe requests on to whoever encodes what it forwards.
+
 Both are applied when the peer sets its local description: by then every transceiver and ICE transport
 exists, no candidate has been gathered and no media has arrived. The same step makes the peer's SCTP
 transport deliver a text frame that is not UTF-8 as a binary frame (aiortc would raise inside its receive
@@ -33,8 +37,11 @@ import aioice.ice
 from aioice import TransportPolicy
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtcsctptransport import WEBRTC_BINARY, WEBRTC_STRING
 
+from reactor_web._encoded import EncodedHub, EncodedTap
 from reactor_web.ice import host_addresses_from_env
 from reactor_web.jitter import MarkerBitJitterBuffer
 from reactor_web.protocol.schemas import IceServer
@@ -44,6 +51,8 @@ logger = logging.getLogger(__name__)
 #: aiortc's video receive buffer size (``RTCRtpReceiver.__init__``); ours keeps it.
 _VIDEO_JITTER_CAPACITY = 512
 _JITTER_ATTRIBUTE = "_RTCRtpReceiver__jitter_buffer"
+#: The receiver's negotiated codecs by payload type (``RTCRtpReceiver.receive``).
+_CODECS_ATTRIBUTE = "_RTCRtpReceiver__codecs"
 _stock_get_host_addresses = aioice.ice.get_host_addresses
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,6 +116,43 @@ def install_jitter_buffer(receiver: RTCRtpReceiver) -> None:
     """Give one video receiver a :class:`MarkerBitJitterBuffer` (before its first packet)."""
     if not isinstance(getattr(receiver, _JITTER_ATTRIBUTE, None), MarkerBitJitterBuffer):
         setattr(receiver, _JITTER_ATTRIBUTE, MarkerBitJitterBuffer(capacity=_VIDEO_JITTER_CAPACITY, is_video=True))
+
+
+def tap_encoded_frames(
+    transceiver: RTCRtpTransceiver, hub: EncodedHub, decode_wanted: Callable[[], bool]
+) -> EncodedTap | None:
+    """Send the completed frames of one video receiver to ``hub``, decoding them only while
+    ``decode_wanted()``; the tap asks the far sender for keyframes with this receiver's RTCP PLI. None when
+    the receiver has aiortc's stock jitter buffer (``low_latency_jitter_buffer=False``): all is decoded then."""
+    receiver = transceiver.receiver
+    buffer = getattr(receiver, _JITTER_ATTRIBUTE, None)
+    if not isinstance(buffer, MarkerBitJitterBuffer):
+        return None
+
+    def codecs() -> dict[int, str]:
+        negotiated: dict[int, Any] = getattr(receiver, _CODECS_ATTRIBUTE, {})
+        return {payload_type: codec.mimeType for payload_type, codec in negotiated.items()}
+
+    tap = EncodedTap(hub, codecs, receiver._send_rtcp_pli, decode_wanted)
+    buffer.tap = tap
+    return tap
+
+
+def negotiated_codec(transceiver: RTCRtpTransceiver) -> str | None:
+    """The MIME type of the transceiver's first negotiated codec (the one an aiortc sender uses), or None."""
+    return transceiver._codecs[0].mimeType if transceiver._codecs else None
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Also call ``callback`` when the far receiver asks this sender for a keyframe (RTCP PLI or FIR): a
+    sender that forwards encoded frames must pass the request on to whoever encodes them."""
+    ask_encoder = sender._send_keyframe
+
+    def send_keyframe() -> None:
+        ask_encoder()
+        callback()
+
+    sender._send_keyframe = send_keyframe  # type: ignore[method-assign]
 
 
 def _pin_host_addresses(connection: aioice.Connection, pinned: Sequence[str]) -> None:

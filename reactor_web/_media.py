@@ -37,6 +37,10 @@ VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK_RATE)
 VIDEO_MAX_FRAMES = 1
 AUDIO_MAX_FRAMES = 50
 
+#: A hub counts as read (:meth:`FrameHub.demanded`) while a view waits in ``recv()``, and this long (seconds)
+#: after a view last read: what a decoder that runs only for readers needs to know.
+DEMAND_WINDOW_S = 1.0
+
 _CLOCK_ORIGIN = time.monotonic()
 
 
@@ -91,6 +95,8 @@ class FrameHub:
         self._source: MediaStreamTrack | None = None
         self._pump: asyncio.Task[None] | None = None
         self._ended = False
+        self._waiting_reads = 0
+        self._last_read = -DEMAND_WINDOW_S
 
     @property
     def source(self) -> MediaStreamTrack | None:
@@ -101,6 +107,11 @@ class FrameHub:
     def ended(self) -> bool:
         """True once closed (or, with ``ends_with_source``, once the source ended): views end at once."""
         return self._ended
+
+    def demanded(self) -> bool:
+        """Whether a consumer reads this hub's frames now: a view waits in ``recv()`` or read within
+        :data:`DEMAND_WINDOW_S`. A view that exists but is not read does not count."""
+        return self._waiting_reads > 0 or time.monotonic() - self._last_read < DEMAND_WINDOW_S
 
     def subscribe(self) -> FrameView:
         """A new view that receives every frame pushed from now on (an ended one if the hub has ended)."""
@@ -190,12 +201,18 @@ class FrameView(MediaStreamTrack):
     async def recv(self) -> Frame:
         """The oldest frame this view holds (video: the newest frame), waiting for one if none; raises
         ``MediaStreamError`` once the view or its hub has ended."""
-        while not self._frames:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._arrived.clear()
-            await self._arrived.wait()
-        return self._frames.popleft()
+        hub = self._hub
+        hub._waiting_reads += 1
+        try:
+            while not self._frames:
+                if self.readyState != "live":
+                    raise MediaStreamError
+                self._arrived.clear()
+                await self._arrived.wait()
+            return self._frames.popleft()
+        finally:
+            hub._waiting_reads -= 1
+            hub._last_read = time.monotonic()
 
     def subscribe(self) -> FrameView:
         """Another independent view of the same hub."""

@@ -10,15 +10,34 @@ means the start of a talkspurt, not the end of a frame.
 Every receiving leg uses it on the video receivers of its own peer connections: the client (GPU →
 backend), the relay (camera → backend) and the runtime (backend → model); ``_aiortc.PeerOptions`` turns
 it off. Other aiortc peers in the process keep aiortc's stock buffer.
+
+It is also where encoded frames can be taken: with an :class:`~reactor_web._encoded.EncodedTap` set, each
+completed frame goes to the tap, which forwards it and decides whether the receiver decodes it.
 """
 
 from __future__ import annotations
 
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtp import RtpPacket
+
+from reactor_web._encoded import EncodedTap
 
 
 class MarkerBitJitterBuffer(JitterBuffer):
-    """A ``JitterBuffer`` that completes a video frame on its marker-bit packet."""
+    """A ``JitterBuffer`` that completes a video frame on its marker-bit packet, and hands completed frames
+    to its ``tap`` (None: all go to the decoder, as with aiortc's buffer)."""
+
+    tap: EncodedTap | None = None
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        pli_flag, frame = super().add(packet)
+        tap = self.tap
+        if tap is not None:
+            if pli_flag:
+                tap.on_loss()
+            if frame is not None:
+                frame = tap.on_frame(frame, packet.payload_type, packet.ssrc)
+        return pli_flag, frame
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         frame = super()._remove_frame(sequence_number)

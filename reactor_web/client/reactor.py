@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from reactor_web._aiortc import PeerOptions, default_peer_options
+from reactor_web._encoded import EncodedHub
 from reactor_web.client.auth import authentication_error
 from reactor_web.client.commands import CommandsMixin, Publication
 from reactor_web.client.coordinator import DEFAULT_HTTP_TIMEOUT_S, Coordinator, HttpApi, LocalCoordinator
@@ -135,6 +136,14 @@ class Reactor(CommandsMixin):
         """Received tracks by name (a copy). Each holds only its newest frame(s); see ``tracks.py``."""
         transport = self._transport
         return {name: feed.track for name, feed in transport.feeds.items()} if transport else {}
+
+    def encoded_track(self, name: str) -> EncodedHub | None:
+        """The encoded frames (VP8 or H.264, as the GPU sent them) of received video track ``name``, for
+        forwarding without decoding (the relay's passthrough); None when no such video track is received.
+        Reading ``tracks[name]`` decodes; this does not. Not in the JS SDK (a browser cannot forward)."""
+        transport = self._transport
+        feed = transport.feeds.get(name) if transport is not None else None
+        return feed.encoded if feed is not None else None
 
     @property
     def signalling(self) -> Flow | None:

@@ -1,15 +1,16 @@
 """Connection statistics every 2 s while connected (Part A §9), as snake_case dataclasses.
 
 aiortc's ``getStats()`` is thinner than a browser's: it has no ``candidate-pair`` entries and no
-``framesPerSecond``. So ``frames_per_second`` is measured from frames the client actually decoded on
-the main video track (not what the sender claims); ``rtt`` comes from ``remote-inbound-rtp`` (RTCP from
+``framesPerSecond``. So ``frames_per_second`` is measured from the complete frames the client received on
+the main video track (counted in its jitter buffer whether or not anything decoded them; not what the
+sender claims); ``rtt`` comes from ``remote-inbound-rtp`` (RTCP from
 the runtime about what we send: only while a track is published), else from the SCTP association's
 smoothed round-trip time (the data channel shares the ICE path, and its pings are acknowledged);
 ``candidate_type`` from the nominated ICE pair; the bitrates from the transport's byte counters between
 two samples; and ``available_outgoing_bitrate`` stays None (aiortc does not estimate it).
 
 ``connection_timings`` has the JS SDK's three (Part A §9) plus ``first_frame_ms``, the time from
-``connect()`` to the first decoded frame of the main video: what a user waits before seeing anything.
+``connect()`` to the first complete frame of the main video: what a user waits before seeing anything.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ class StatsSampler:
     def _frame_rate(self, feed: TrackFeed | None) -> float | None:
         if feed is None:
             return None
-        now, count = time.monotonic(), feed.frames_received
+        now, count = time.monotonic(), feed.frames_arrived
         last, self._last_frames = self._last_frames, (feed, now, count)
         # The first sample of a feed measures from when the feed started.
         since, counted = (last[1], last[2]) if last is not None and last[0] is feed else (feed.started_at, 0)
@@ -128,9 +129,10 @@ def _with_first_frame(
     """``timings`` with ``first_frame_ms`` filled in, counted like ``total_ms`` from the connect() call."""
     if timings is None or timings.first_frame_ms is not None or feed is None:
         return timings
-    if feed.first_frame_at is None or transport.ready_at is None:
+    first = feed.first_arrival_at
+    if first is None or transport.ready_at is None:
         return timings
-    return replace(timings, first_frame_ms=timings.total_ms + (feed.first_frame_at - transport.ready_at) * 1000)
+    return replace(timings, first_frame_ms=timings.total_ms + (first - transport.ready_at) * 1000)
 
 
 def _sctp_rtt_ms(transport: PeerTransport) -> float | None:

@@ -7,6 +7,12 @@ task per track, started on ``track`` and closed on disconnect) and hands frames 
 :class:`ReceivedTrack` views that hold only the newest ones: one frame for video (latest-frame-only), a
 short window for audio so speech is not chopped. With no consumer, frames are dropped as they arrive.
 
+A received video track is decoded only while someone reads its pixels (a view waits in ``recv()``, or
+read within the last second: :meth:`~reactor_web._media.FrameHub.demanded`); its encoded frames reach
+``encoded`` (an :class:`~reactor_web._encoded.EncodedHub`) all the time, so the relay can forward them to
+the page as the GPU encoded them. A reader that starts gets its first frame at the next keyframe, which
+the feed asks the GPU for.
+
 ``Reactor.tracks[name]`` is the feed's primary view. A second consumer calls ``subscribe()`` to get its
 own view, which it may hand to an aiortc sender: stopping a view never ends the feed. Views share frame
 objects, so consumers must not modify them. Video frames carry their arrival time: ``pts`` on the
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 from aiortc.mediastreams import MediaStreamTrack
 
+from reactor_web._encoded import EncodedHub, EncodedTap
 from reactor_web._media import FrameHub, FrameView
 
 #: A view of a received track (``Reactor.tracks[name]``, or ``subscribe()`` for another one).
@@ -24,9 +31,35 @@ ReceivedTrack = FrameView
 
 
 class TrackFeed(FrameHub):
-    """Drains one remote track into its views; ends them when the track ends. ``track`` is the primary view."""
+    """Drains one remote track into its views; ends them when the track ends. ``track`` is the primary view;
+    ``encoded`` the track's encoded frames (video; None for audio), fed once the transport sets ``tap``."""
 
-    def __init__(self, name: str, source: MediaStreamTrack) -> None:
+    def __init__(self, name: str, source: MediaStreamTrack, codec: str | None = None) -> None:
         super().__init__(source.kind, name=name, restamp=True, ends_with_source=True)
         self.track = self.subscribe()
+        self.encoded = EncodedHub(name, codec) if source.kind == "video" else None
+        #: What the receiver's jitter buffer hands completed frames to (set by the transport).
+        self.tap: EncodedTap | None = None
         self.set_source(source)
+
+    @property
+    def frames_arrived(self) -> int:
+        """Complete frames received: counted encoded when tapped (decoded or not), else as decoded."""
+        return (
+            self.encoded.frames_received if self.encoded is not None and self.tap is not None else self.frames_received
+        )
+
+    @property
+    def first_arrival_at(self) -> float | None:
+        """When (monotonic seconds) the first complete frame arrived, decoded or not; None before."""
+        if self.encoded is not None and self.tap is not None:
+            return self.encoded.first_frame_at
+        return self.first_frame_at
+
+    async def close(self) -> None:
+        """End the views and the encoded hub; the tap stops asking the GPU for keyframes."""
+        if self.tap is not None:
+            self.tap.close()
+        if self.encoded is not None:
+            self.encoded.close()
+        await super().close()

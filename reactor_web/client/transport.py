@@ -21,7 +21,14 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCDataChannel, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from reactor_web._aiortc import PeerOptions, create_peer_connection, guarded, rtc_ice_servers
+from reactor_web._aiortc import (
+    PeerOptions,
+    create_peer_connection,
+    guarded,
+    negotiated_codec,
+    rtc_ice_servers,
+    tap_encoded_frames,
+)
 from reactor_web._media import FrameHub, FrameView
 from reactor_web.client.tracks import ReceivedTrack, TrackFeed
 from reactor_web.protocol.capabilities import TrackSpec
@@ -223,13 +230,17 @@ class PeerTransport:
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         """Name a received track by transceiver identity, else its mid, else ``unknown-<id>`` (Part A §6.5)."""
-        name = next((n for n, t in self.transceivers.items() if t.receiver.track is track), None)
+        transceiver = next((t for t in self.pc.getTransceivers() if t.receiver.track is track), None)
+        name = next((n for n, t in self.transceivers.items() if t is transceiver), None)
         if name is None:
-            mid = next((t.mid for t in self.pc.getTransceivers() if t.receiver.track is track), None)
-            name = mid or f"unknown-{track.id}"
+            name = (transceiver.mid if transceiver is not None else None) or f"unknown-{track.id}"
         if self._closed:
             return
-        feed = TrackFeed(name, track)
+        codec = negotiated_codec(transceiver) if transceiver is not None else None
+        feed = TrackFeed(name, track, codec)
+        if feed.encoded is not None and transceiver is not None:
+            # Decoded only while someone reads the pixels; the encoded frames go to feed.encoded regardless.
+            feed.tap = tap_encoded_frames(transceiver, feed.encoded, feed.demanded)
         self.feeds[name] = feed
         self._listener.on_track(self, name, feed.track)
 

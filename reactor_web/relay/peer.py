@@ -1,11 +1,19 @@
 """The browser leg: one aiortc peer connection per tab, between the page and this backend.
 
 The page offers two video transceivers, the model's video (which it receives) and its camera (which it
-sends), plus a ``relay`` data channel carrying a heartbeat. The peer holds two latest-frame hubs that
-outlive its peer connections: ``model_video`` (fed by the tab from the GPU session) and ``webcam`` (fed
-by the page's camera, which the tab's GPU session can publish). Each peer connection sends its own view
-of ``model_video``, owned by the peer and ended with that connection, so a re-offer (a page reload)
-closing the old connection leaves the hub, and the next connection's video, untouched. A tab that
+sends), plus a ``relay`` data channel carrying a heartbeat. The peer holds hubs that outlive its peer
+connections: ``model_encoded`` and ``model_video`` (the GPU session's video, encoded and decoded; the tab
+sets their sources) and ``webcam`` (fed by the page's camera, which the tab's GPU session can publish).
+Each peer connection sends its own view, owned by the peer and ended with that connection, so a re-offer
+(a page reload) closing the old connection leaves the hubs, and the next connection's video, untouched.
+
+**Relay mode.** When the GPU's video codec is the one the page's connection negotiated (VP8 or H.264), the
+connection sends a :class:`~reactor_web._encoded.PacketView` of ``model_encoded``: the GPU's frames as they
+were encoded, never decoded here (``passthrough``). The page's keyframe requests (PLI/FIR), a new page
+connection and a GPU reconnect each ask the GPU for a keyframe. Otherwise (another codec, or no encoded
+source) it sends a view of ``model_video``, decoded and encoded again (``transcode``), and only then does
+``model_video`` read the decoded frames, so the client's decoder runs only for it. Chosen per connection
+and again on every source change; :attr:`BrowserPeer.relay_mode` says which. A tab that
 stops beating is declared dead long before ICE consent would notice (field lesson 11); a tab whose relay
 never comes up (a page closed while connecting, an offer that never arrived) is released too, after
 ``RELAY_CONNECT_TIMEOUT_S``: the watchdog runs from the peer's creation, so nothing holds a GPU session
@@ -28,8 +36,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from reactor_web._aiortc import PeerOptions, create_peer_connection, default_peer_options, guarded
+from reactor_web._aiortc import (
+    PeerOptions,
+    create_peer_connection,
+    default_peer_options,
+    guarded,
+    negotiated_codec,
+    on_keyframe_request,
+)
+from reactor_web._encoded import PASSTHROUGH_CODECS, EncodedHub, PacketView
 from reactor_web._media import FrameHub, FrameView
 from reactor_web.protocol.constants import DEFAULT_MAX_MESSAGE_SIZE, MAX_JSON_BODY_BYTES
 from reactor_web.protocol.json_safe import JsonInputError, loads
@@ -81,6 +98,55 @@ class RelayOffer:
         return cls(sdp, model_mid, webcam_mid if isinstance(webcam_mid, str) else None, offer_id)
 
 
+class _SwitchedTrack(MediaStreamTrack):
+    """The track one connection's model sender owns: it reads whichever view the relay mode calls for, and
+    switches views without ending (aiortc ends a sender for good when its track's ``recv()`` raises)."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._view: FrameView | PacketView | None = None
+        self._switched = asyncio.Event()
+
+    @property
+    def view(self) -> FrameView | PacketView | None:
+        """The view read now (None before the first)."""
+        return self._view
+
+    def switch(self, view: FrameView | PacketView) -> None:
+        """Read ``view`` from now on; the previous view is ended (this track owns its views)."""
+        old, self._view = self._view, view
+        self._switched.set()
+        if old is not None:
+            old.stop()
+
+    async def recv(self) -> Any:
+        """The next frame (``VideoFrame``) or packet (``av.Packet``) of the current view."""
+        while True:
+            view = self._view
+            if self.readyState != "live":
+                raise MediaStreamError
+            if view is None:
+                self._switched.clear()
+                await self._switched.wait()
+                continue
+            try:
+                return await view.recv()
+            except MediaStreamError:
+                if view is self._view:
+                    raise  # the view itself ended (its hub closed): so does the sender
+                # switched while waiting: read the new view
+
+    def stop(self) -> None:
+        """End this track and its view (aiortc calls it when the sender goes away)."""
+        super().stop()
+        view, self._view = self._view, None
+        self._switched.set()
+        if view is not None:
+            view.stop()
+
+
 class BrowserPeer:
     """Owns the tab's browser-leg peer connection, its two latest-frame hubs, and the view of
     ``model_video`` that the current peer connection sends.
@@ -98,8 +164,15 @@ class BrowserPeer:
         on_dead: Callable[[str], Awaitable[None]] | None = None,
         peer_options: PeerOptions | None = None,
     ) -> None:
-        #: Frames for the page; the tab sets its source (a view of the GPU session's video).
+        #: The GPU session's video as encoded there, forwarded in passthrough (source: :meth:`set_model_source`).
+        self.model_encoded = EncodedHub("model_video")
+        #: Decoded frames for a connection that transcodes; it reads the tab's pixel source only then.
         self.model_video = FrameHub("video", name="model_video")
+        self._model_pixels: MediaStreamTrack | None = None
+        self._browser_codec: str | None = None
+        self._mode = ""
+        #: Called with the new :attr:`relay_mode` when it changes.
+        self.on_relay_mode: Callable[[str], None] | None = None
         #: The page's camera; it reads the browser's track itself, so it stamps frames on the media clock.
         self.webcam = FrameHub("video", name="webcam", restamp=True)
         self._ice_servers = ice_servers or []
@@ -108,7 +181,7 @@ class BrowserPeer:
         self._connect_timeout_s = max(connect_timeout_s, heartbeat_timeout_s)
         self._on_dead = on_dead
         self._pc: RTCPeerConnection | None = None
-        self._model_view: FrameView | None = None
+        self._model_track: _SwitchedTrack | None = None  # what the current connection's model sender owns
         self._channel: Any = None  # the page's ``relay`` channel on the current peer connection
         self._last_beat = time.monotonic()
         #: When the page's beats started saying its Reflex websocket is down (None: it is up).
@@ -123,6 +196,19 @@ class BrowserPeer:
     @property
     def connection_state(self) -> str:
         return self._pc.connectionState if self._pc is not None else "new"
+
+    @property
+    def relay_mode(self) -> str:
+        """How the current connection sends the model's video: ``"passthrough"`` (the GPU's encoded frames),
+        ``"transcode"`` (decoded and encoded again), or ``""`` without a connection."""
+        return self._mode
+
+    def set_model_source(self, pixels: MediaStreamTrack | None, encoded: EncodedHub | None) -> None:
+        """The GPU session's video, decoded (``pixels``, read only while a connection transcodes) and encoded
+        (``encoded``, forwarded in passthrough); None for both when the session has none. The caller owns both."""
+        self._model_pixels = pixels
+        self.model_encoded.set_source(encoded)
+        self._choose_mode()
 
     async def accept_offer(self, offer: RelayOffer) -> str:
         """Answer a (re-)offer from the page with a fresh peer connection; returns the answer SDP."""
@@ -168,10 +254,45 @@ class BrowserPeer:
         model = next((t for t in pc.getTransceivers() if t.mid == offer.model_mid and t.kind == "video"), None)
         if model is None:
             raise OfferError(f"relay offer has no video m-section with mid {offer.model_mid!r}")
-        self._model_view = self.model_video.subscribe()
-        model.sender.replaceTrack(self._model_view)
         model.direction = "sendonly"
         await pc.setLocalDescription(await pc.createAnswer())
+        self._browser_codec = negotiated_codec(model)
+        self._model_track = _SwitchedTrack()
+        model.sender.replaceTrack(self._model_track)
+        on_keyframe_request(model.sender, self._forward_keyframe_request)
+        self._choose_mode()
+
+    def _choose_mode(self) -> None:
+        """Send the current connection the GPU's encoded frames when its codec allows, else transcode."""
+        track = self._model_track
+        if track is None:
+            self.model_video.set_source(None)
+            return
+        source = self.model_encoded.source
+        if source is None and self._model_pixels is None and self._mode:
+            mode = self._mode  # no GPU video now: keep the way it was sent until a source comes
+        elif (source is not None or self._model_pixels is None) and self._passthrough_possible(source):
+            mode = "passthrough"
+        else:
+            mode = "transcode"
+        self.model_video.set_source(self._model_pixels if mode == "transcode" else None)
+        if mode != self._mode or track.view is None:
+            track.switch(self.model_encoded.subscribe() if mode == "passthrough" else self.model_video.subscribe())
+            self._mode = mode
+            logger.info(
+                "relay: model video by %s (GPU %s, page %s)", mode, self.model_encoded.codec, self._browser_codec
+            )
+            if self.on_relay_mode is not None:
+                self.on_relay_mode(mode)
+
+    def _passthrough_possible(self, source: EncodedHub | None) -> bool:
+        codec = source.codec if source is not None else self._browser_codec
+        return codec is not None and codec == self._browser_codec and codec in PASSTHROUGH_CODECS
+
+    def _forward_keyframe_request(self) -> None:
+        # The page lost a frame (or joined): in passthrough only the GPU's encoder can make a keyframe.
+        if self._mode == "passthrough":
+            self.model_encoded.request_keyframe()
 
     def _on_heartbeat(self, message: str | bytes) -> None:
         self._last_beat = time.monotonic()
@@ -229,9 +350,15 @@ class BrowserPeer:
 
     async def _close_pc(self) -> None:
         pc, self._pc, self._channel = self._pc, None, None
-        view, self._model_view = self._model_view, None
-        if view is not None:
-            view.stop()  # a connection that never started sending would not stop it
+        track, self._model_track = self._model_track, None
+        self._browser_codec = None
+        self.model_video.set_source(None)
+        if self._mode:
+            self._mode = ""
+            if self.on_relay_mode is not None:
+                self.on_relay_mode("")
+        if track is not None:
+            track.stop()  # a connection that never started sending would not stop it
         if pc is not None:
             await pc.close()
 
@@ -260,5 +387,6 @@ class BrowserPeer:
         if watchdog is not None and watchdog is not asyncio.current_task():
             watchdog.cancel()
         await self._close_pc()
+        self.model_encoded.close()
         await self.model_video.close()
         await self.webcam.close()

@@ -1,7 +1,8 @@
 """One browser tab's session: its GPU session (a Reactor client) and its browser-leg peer.
 
-The tab owns both and closes both. Frames flow GPU ``main_video`` → the peer's ``model_video`` hub →
-browser, and browser camera → the peer's ``webcam`` hub → a view the tab publishes as GPU ``webcam``;
+The tab owns both and closes both. Frames flow GPU ``main_video`` → the peer's ``model_encoded`` hub (or,
+when the page's codec differs, decoded into its ``model_video`` hub) → browser, and browser camera → the
+peer's ``webcam`` hub → a view the tab publishes as GPU ``webcam``;
 neither direction queues more than one frame (``reactor_web/_media.py``). Long operations (connect can
 wait minutes for a GPU) run as tasks owned by the tab, so the UI's event handlers return at once and a
 Disconnect click is never stuck behind a Connect.
@@ -24,7 +25,7 @@ from reactor_web.client import PeerOptions, Reactor, ReactorError, RefusalError,
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.protocol.capabilities import Capabilities
-from reactor_web.protocol.constants import STATS_INTERVAL_S, WEBCAM_TRACK
+from reactor_web.protocol.constants import MAIN_VIDEO_TRACK, STATS_INTERVAL_S, WEBCAM_TRACK
 from reactor_web.protocol.schemas import FileRef, IceServer
 from reactor_web.relay.inbox import TabInbox
 from reactor_web.relay.peer import DEFAULT_HEARTBEAT_TIMEOUT_S, RELAY_CONNECT_TIMEOUT_S, BrowserPeer, RelayOffer
@@ -98,6 +99,7 @@ class TabSession:
             peer_options=settings.peer_options,
         )
         self.peer.on_browser_stats = lambda stats: self.inbox.set("browser_stats", stats)
+        self.peer.on_relay_mode = lambda mode: self.inbox.set("relay_mode", mode)
         self.want_webcam = False
         self._model_view: ReceivedTrack | None = None
         #: The camera as the GPU session receives it: one view for the tab's life, published on every
@@ -176,12 +178,14 @@ class TabSession:
         self.stats_history.append(sample)
 
     def _on_stream(self, track: ReceivedTrack | None) -> None:
-        # The relay reads its own view of the model's video, so app code can still read the client's.
-        # A reconnect brings a new track: the old view is closed and the new one takes its place.
+        # The relay reads its own view of the model's video (only when it transcodes), so app code can still
+        # read the client's; it forwards the encoded frames otherwise. A reconnect brings a new track: the old
+        # view is closed and the new one takes its place.
         if self._model_view is not None:
             self._model_view.stop()
         self._model_view = track.subscribe() if track is not None else None
-        self.peer.model_video.set_source(self._model_view)
+        encoded = self.reactor.encoded_track(MAIN_VIDEO_TRACK) if track is not None else None
+        self.peer.set_model_source(self._model_view, encoded)
 
     def _on_status(self, status: str) -> None:
         self.inbox.set("status", status)

@@ -133,6 +133,9 @@ class ReactorState(rx.State):
     capabilities: CapabilitiesInfo | None = None
     stats: StatsInfo = {}
     browser_stats: dict[str, Any] = {}
+    #: How the backend sends the model's video to this page: "passthrough" (as the GPU encoded it), "transcode"
+    #: (decoded and encoded again: the page's codec differs), or "" while the page's relay is not connected.
+    relay_mode: str = ""
     #: The backend's answer to the page's relay offer, as JSON ``{"id", "sdp"}`` (or ``{"id","error"}``).
     relay_answer: str = ""
     webcam_publish: bool = True

@@ -107,7 +107,8 @@ class StatsState(ReactorState):
 
     @rx.var
     def browser_rows(self) -> list[StatRow]:
-        return rows(self.browser_stats, BROWSER_LEG, "browser")
+        mode = StatRow("Relay mode", self.relay_mode or "—", "browser-relay-mode")
+        return [*rows(self.browser_stats, BROWSER_LEG, "browser"), mode]
 
 
 def _table(title: str, data: Any) -> rx.Component:

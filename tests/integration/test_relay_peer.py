@@ -58,6 +58,13 @@ class Page:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
 
 
+def pixel_source(peer: BrowserPeer) -> FrameHub:
+    """A GPU video the relay gets only decoded (no encoded frames to forward): it transcodes it for the page."""
+    gpu = FrameHub("video", name="gpu")
+    peer.set_model_source(gpu.subscribe(), None)
+    return gpu
+
+
 async def connect(peer: BrowserPeer, page: Page) -> None:
     await page.answer(await peer.accept_offer(await page.offer()))
 
@@ -76,12 +83,14 @@ async def test_model_frames_reach_the_page_and_the_camera_reaches_the_backend() 
     peer = BrowserPeer()
     page = Page(camera=SolidTrack((20, 200, 20)))
     camera_view = peer.webcam.subscribe()
+    gpu = pixel_source(peer)
     try:
         await connect(peer, page)
+        assert peer.relay_mode == "transcode"
 
         async def feed() -> None:
             for i in range(300):
-                peer.model_video.push(solid_frame((200, 30, 30), i * 3000))
+                gpu.push(solid_frame((200, 30, 30), i * 3000))
                 await asyncio.sleep(1 / 30)
 
         feeder = asyncio.create_task(feed())

@@ -21,7 +21,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from av import VideoFrame
 from client_helpers import HEIGHT, WAIT_S, WIDTH, Recorder, connected, frame_where, mean_rgb
 from runtime_peer import RuntimePeer
-from test_relay_peer import Page, SolidTrack, solid_frame
+from test_relay_peer import Page, SolidTrack, pixel_source, solid_frame
 
 from reactor_web._media import FrameHub, FrameView
 from reactor_web.client import ErrorCode, Reactor
@@ -188,10 +188,11 @@ async def test_a_reoffer_gets_the_model_video_again() -> None:
     """A reload re-offers on a new peer connection; closing the old one must not end the model video."""
     peer = BrowserPeer(heartbeat_timeout_s=3600)
     pages: list[Page] = []
+    gpu = pixel_source(peer)
 
     async def feed() -> None:
         for i in range(100_000):
-            peer.model_video.push(solid_frame((200, 30, 30), i * 3000))
+            gpu.push(solid_frame((200, 30, 30), i * 3000))
             await asyncio.sleep(1 / 30)  # a 30 fps source
 
     feeder = asyncio.create_task(feed())

@@ -1,0 +1,295 @@
+"""Encoded video passthrough: received frames forwarded as the sender encoded them (private).
+
+aiortc assembles each received video frame in its receiver's jitter buffer, then decodes it on a thread;
+its senders pack a pre-encoded ``av.Packet`` without encoding (``Vp8Encoder.pack``, ``H264Encoder.pack``).
+So a relay can forward the GPU's VP8 or H.264 frames to the page unchanged, and decode only when
+something asks for pixels:
+
+* :class:`EncodedTap` sits in one receiver's :class:`~reactor_web.jitter.MarkerBitJitterBuffer`. Every
+  completed frame goes to its :class:`EncodedHub` as an :class:`EncodedFrame`; the frame reaches the
+  decoder only while ``decode_wanted()`` says someone reads pixels (starting at a keyframe it asks for),
+  so with nobody reading pixels the decoder thread idles. It sends the upstream keyframe requests (PLI).
+* :class:`EncodedHub` holds the newest frame for each :class:`PacketView` and outlives its sources (a GPU
+  reconnect brings a new tap) like a :class:`~reactor_web._media.FrameHub`.
+* :class:`PacketView` is the track a sender owns: ``recv()`` returns ``av.Packet``. Latest-frame-only
+  holds here too, but a decoder cannot skip a frame the next one refers to: a view that had to drop one
+  (or just started, or was told of loss upstream) waits for the next keyframe and asks for it.
+
+Nothing here touches aiortc for other peers: the tap is installed on receivers our peers own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import av
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from reactor_web._media import VIDEO_TIME_BASE, media_clock
+
+logger = logging.getLogger(__name__)
+
+VP8 = "video/VP8"
+H264 = "video/H264"
+#: The codecs whose encoded frames aiortc's senders can pack as they are.
+PASSTHROUGH_CODECS = frozenset({VP8, H264})
+#: Upstream keyframe requests are sent at most this often (seconds): a burst of losses asks once.
+KEYFRAME_REQUEST_INTERVAL_S = 0.25
+_H264_IDR, _H264_SPS = 5, 7
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedFrame:
+    """One complete encoded video frame: ``data`` as the codec's depayloader gives it (VP8 frame bytes, or
+    H.264 Annex B NAL units), ``codec`` its MIME type, ``keyframe`` whether it decodes alone, ``pts`` its
+    arrival on the process-wide 90 kHz media clock (monotonic across sources)."""
+
+    data: bytes
+    codec: str
+    keyframe: bool
+    pts: int
+
+
+def is_keyframe(codec: str, data: bytes) -> bool:
+    """Whether ``data`` (one frame of ``codec``) decodes without earlier frames."""
+    if not data:
+        return False
+    if codec == VP8:
+        return data[0] & 0x01 == 0  # the frame tag's inverse key-frame bit (RFC 6386 §9.1)
+    if codec == H264:
+        return any(
+            data[i + 3] & 0x1F in (_H264_IDR, _H264_SPS)
+            for i in range(len(data) - 3)
+            if data[i : i + 3] == b"\x00\x00\x01"
+        )
+    return False
+
+
+class EncodedHub:
+    """The newest encoded frame of a video source, for each of its :class:`PacketView` views.
+
+    A hub is fed either by a receiver's :class:`EncodedTap` (the client's hub of a received track) or by
+    another hub (:meth:`set_source`: the relay's hub, which outlives the client's hub of each GPU
+    connection). Keyframe requests travel the other way, to the sender at the far end of the source.
+    Counts what arrived (``frames_received``, ``first_frame_at`` monotonic seconds) whether or not anything
+    decoded it; ``codec`` is the MIME type of the frames (the negotiated one until the first frame)."""
+
+    def __init__(self, name: str = "", codec: str | None = None) -> None:
+        self.name = name
+        self.codec = codec
+        self.frames_received = 0
+        self.first_frame_at: float | None = None
+        self._views: list[PacketView] = []
+        self._downstream: list[EncodedHub] = []
+        self._source: EncodedHub | None = None
+        self._request_keyframe: Callable[[], None] | None = None
+        self._closed = False
+
+    @property
+    def source(self) -> EncodedHub | None:
+        """The hub this one forwards (None when fed by a tap, or by nothing)."""
+        return self._source
+
+    def subscribe(self) -> PacketView:
+        """A new view; it starts at the next keyframe (asked for at once)."""
+        view = PacketView(self)
+        if self._closed:
+            view._end()
+        else:
+            self._views.append(view)
+            self.request_keyframe()
+        return view
+
+    def set_source(self, source: EncodedHub | None) -> None:
+        """Forward ``source``'s frames from now on (None: none); views restart at its next keyframe."""
+        if source is self._source or self._closed:
+            return
+        if self._source is not None and self in self._source._downstream:
+            self._source._downstream.remove(self)
+        self._source = source
+        if source is not None:
+            self.codec = source.codec
+            source._downstream.append(self)
+            self.lost()  # another encoder's stream: no view may continue across the change with a delta
+            self.request_keyframe()
+
+    def set_keyframe_requester(self, request: Callable[[], None] | None) -> None:
+        """How to ask the sender of this hub's frames for a keyframe (a tap's; None: none now)."""
+        self._request_keyframe = request
+
+    def request_keyframe(self) -> None:
+        """Ask the far sender for a keyframe (nothing when there is none)."""
+        if self._request_keyframe is not None:
+            self._request_keyframe()
+        elif self._source is not None:
+            self._source.request_keyframe()
+
+    def push(self, frame: EncodedFrame) -> None:
+        """Offer a frame to every view and every hub that forwards this one."""
+        if self._closed:
+            return
+        if self.first_frame_at is None:
+            self.first_frame_at = time.monotonic()
+        self.frames_received += 1
+        self.codec = frame.codec
+        for view in self._views:
+            view._push(frame)
+        for hub in self._downstream:
+            hub.push(frame)
+
+    def lost(self) -> None:
+        """Frames were lost upstream: every view (here and downstream) waits for the next keyframe."""
+        for view in self._views:
+            view._needs_keyframe = True
+        for hub in self._downstream:
+            hub.lost()
+
+    def close(self) -> None:
+        """End every view; hubs forwarding this one lose their source (they stay open); idempotent."""
+        self._closed = True
+        self._request_keyframe = None
+        self.set_source(None)
+        for hub in list(self._downstream):
+            hub._source = None
+        self._downstream.clear()
+        views, self._views = self._views, []
+        for view in views:
+            view._end()
+
+    def _unsubscribe(self, view: PacketView) -> None:
+        if view in self._views:
+            self._views.remove(view)
+
+
+class PacketView(MediaStreamTrack):
+    """A sender's view of an :class:`EncodedHub`: ``recv()`` returns the newest frame as an ``av.Packet``
+    (``pts`` on the 90 kHz media clock), never a frame whose references it skipped. ``stop()`` ends this
+    view only. Raises ``MediaStreamError`` from ``recv()`` once the view or its hub has ended."""
+
+    kind = "video"
+
+    def __init__(self, hub: EncodedHub) -> None:
+        super().__init__()
+        self._hub = hub
+        self._frame: EncodedFrame | None = None
+        self._arrived = asyncio.Event()
+        self._needs_keyframe = True
+        #: Frames this view skipped: replaced before they were read, or deltas while it waited for a keyframe.
+        self.frames_dropped = 0
+
+    async def recv(self) -> av.Packet:
+        """The newest frame as a packet, waiting for one; raises ``MediaStreamError`` once ended."""
+        while self._frame is None:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._arrived.clear()
+            await self._arrived.wait()
+        frame, self._frame = self._frame, None
+        packet = av.Packet(frame.data)
+        packet.pts, packet.time_base = frame.pts, VIDEO_TIME_BASE
+        return packet
+
+    def stop(self) -> None:
+        """End this view only (aiortc calls it when the sender that owns it goes away)."""
+        self._hub._unsubscribe(self)
+        self._end()
+
+    def _push(self, frame: EncodedFrame) -> None:
+        if self._frame is not None:  # not read in time: the next delta would refer to a frame never sent
+            self.frames_dropped += 1
+            self._frame = None
+            self._needs_keyframe = True
+        if self._needs_keyframe and not frame.keyframe:
+            self.frames_dropped += 1
+            self._hub.request_keyframe()
+            return
+        self._needs_keyframe = False
+        self._frame = frame
+        self._arrived.set()
+
+    def _end(self) -> None:
+        if self.readyState == "live":
+            super().stop()
+        self._frame = None
+        self._arrived.set()
+
+
+class EncodedTap:
+    """Installed in one receiver's jitter buffer: hands each completed frame to ``hub`` and decides whether the
+    receiver's decoder gets it.
+
+    ``codecs`` maps RTP payload types to MIME types (the receiver's negotiated codecs). ``send_pli(ssrc)``
+    sends the upstream keyframe request (the receiver's RTCP PLI, a coroutine). ``decode_wanted()`` says
+    whether someone reads this track's pixels now; decoding starts at a keyframe and stops when it is False.
+    """
+
+    def __init__(
+        self,
+        hub: EncodedHub,
+        codecs: Callable[[], dict[int, str]],
+        send_pli: Callable[[int], Coroutine[Any, Any, None]],
+        decode_wanted: Callable[[], bool],
+    ) -> None:
+        self.hub = hub
+        self._codecs = codecs
+        self._send_pli = send_pli
+        self._decode_wanted = decode_wanted
+        self._decoding = False
+        self._ssrc: int | None = None
+        self._last_request = -KEYFRAME_REQUEST_INTERVAL_S
+        self._pending: set[asyncio.Task[None]] = set()
+        self._closed = False
+        #: Frames handed to the decoder, and frames kept from it (nobody read pixels).
+        self.frames_decoded = 0
+        self.frames_not_decoded = 0
+        hub.set_keyframe_requester(self.request_keyframe)
+
+    def on_frame(self, frame: JitterFrame, payload_type: int, ssrc: int) -> JitterFrame | None:
+        """A frame the jitter buffer completed: forward it, and return it for decoding or None (not decoded)."""
+        self._ssrc = ssrc
+        codec = self._codecs().get(payload_type, "")
+        keyframe = is_keyframe(codec, frame.data)
+        if codec in PASSTHROUGH_CODECS:
+            self.hub.push(EncodedFrame(frame.data, codec, keyframe, media_clock()))
+        if not self._decode_wanted() and codec in PASSTHROUGH_CODECS:
+            self._decoding = False
+            self.frames_not_decoded += 1
+            return None
+        if not self._decoding and codec in PASSTHROUGH_CODECS and not keyframe:
+            self.request_keyframe()  # (re)starting the decoder: it needs a frame that decodes alone
+            self.frames_not_decoded += 1
+            return None
+        self._decoding = True
+        self.frames_decoded += 1
+        return frame
+
+    def on_loss(self) -> None:
+        """The jitter buffer lost packets (it asks for a keyframe itself): views wait for that keyframe."""
+        self.hub.lost()
+
+    def request_keyframe(self) -> None:
+        """Send the upstream sender a PLI, at most every ``KEYFRAME_REQUEST_INTERVAL_S``."""
+        now = time.monotonic()
+        if self._closed or self._ssrc is None or now - self._last_request < KEYFRAME_REQUEST_INTERVAL_S:
+            return
+        self._last_request = now
+        task = asyncio.get_running_loop().create_task(self._send_pli(self._ssrc), name="keyframe-request")
+        self._pending.add(task)
+        task.add_done_callback(self._request_done)
+
+    def close(self) -> None:
+        """Stop requesting keyframes (the receiver is going away); the hub is closed by its owner."""
+        self._closed = True
+        for task in self._pending:
+            task.cancel()
+
+    def _request_done(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.debug("keyframe request not sent: %r", task.exception())
