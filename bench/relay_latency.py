@@ -37,6 +37,8 @@ from reactor_web.protocol.stamp import age_ms, draw_stamp, read_stamp
 from reactor_web.relay.peer import BrowserPeer, RelayOffer
 
 RESOLUTIONS = [(640, 360), (1280, 720)]
+#: Issue 14: the relay adds at most this much latency (median) with encoded passthrough.
+TARGET_PASSTHROUGH_ADDS_MS = 2.0
 
 
 class StampedSource(MediaStreamTrack):
@@ -184,6 +186,11 @@ async def main() -> None:
                 f" {row['transcode_adds_ms']:>6.1f} {p['median']:>10.1f} / {p['p95']:<7.1f}"
                 f" {row['passthrough_adds_ms']:>6.1f}"
             )
+    print(f"\ntarget: passthrough adds <= {TARGET_PASSTHROUGH_ADDS_MS:g} ms median (marker-bit buffer)")
+    for row in rows:
+        if row["jitter_buffer"] == "marker-bit":
+            row["passes"] = bool(row["passthrough_adds_ms"] <= TARGET_PASSTHROUGH_ADDS_MS)
+            print(f"  {row['resolution']}: {row['passthrough_adds_ms']:.1f} ms {'PASS' if row['passes'] else 'FAIL'}")
     write_results("relay_latency", vars(args), rows)  # with the machine facts, as every result file
 
 

@@ -11,9 +11,12 @@ something asks for pixels:
   so with nobody reading pixels the decoder thread idles. It sends the upstream keyframe requests (PLI).
 * :class:`EncodedHub` holds the newest frame for each :class:`PacketView` and outlives its sources (a GPU
   reconnect brings a new tap) like a :class:`~reactor_web._media.FrameHub`.
-* :class:`PacketView` is the track a sender owns: ``recv()`` returns ``av.Packet``. Latest-frame-only
+* :class:`PacketView` is the view a sender reads: ``recv()`` returns ``av.Packet``. Latest-frame-only
   holds here too, but a decoder cannot skip a frame the next one refers to: a view that had to drop one
   (or just started, or was told of loss upstream) waits for the next keyframe and asks for it.
+
+* :class:`SwitchedTrack` is the track a sender owns: it reads a :class:`PacketView` or a decoded
+  :class:`~reactor_web._media.FrameView` and switches between them without ending the sender.
 
 Nothing here touches aiortc for other peers: the tap is installed on receivers our peers own.
 """
@@ -293,3 +296,52 @@ class EncodedTap:
         self._pending.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.debug("keyframe request not sent: %r", task.exception())
+
+
+class SwitchedTrack(MediaStreamTrack):
+    """The track a sender owns when what it sends can change between encoded and decoded frames: it reads
+    whichever view it was last given, and switches views without ending (aiortc ends a sender for good when
+    its track's ``recv()`` raises)."""
+
+    def __init__(self, kind: str = "video") -> None:
+        super().__init__()
+        self.kind = kind
+        self._view: MediaStreamTrack | None = None
+        self._switched = asyncio.Event()
+
+    @property
+    def view(self) -> MediaStreamTrack | None:
+        """The view read now (None before the first)."""
+        return self._view
+
+    def switch(self, view: MediaStreamTrack) -> None:
+        """Read ``view`` from now on; the previous view is ended (this track owns its views)."""
+        old, self._view = self._view, view
+        self._switched.set()
+        if old is not None:
+            old.stop()
+
+    async def recv(self) -> Any:
+        """The next frame (``VideoFrame``) or packet (``av.Packet``) of the current view."""
+        while True:
+            view = self._view
+            if self.readyState != "live":
+                raise MediaStreamError
+            if view is None:
+                self._switched.clear()
+                await self._switched.wait()
+                continue
+            try:
+                return await view.recv()
+            except MediaStreamError:
+                if view is self._view:
+                    raise  # the view itself ended (its hub closed): so does the sender
+                # switched while waiting: read the new view
+
+    def stop(self) -> None:
+        """End this track and its view (aiortc calls it when the sender goes away)."""
+        super().stop()
+        view, self._view = self._view, None
+        self._switched.set()
+        if view is not None:
+            view.stop()

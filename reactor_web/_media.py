@@ -7,6 +7,12 @@ sender may own. aiortc stops the track attached to a sender when the sender's lo
 connection closed or failed); stopping a view ends that view only, never the hub or its source, so a
 source outlives every peer connection it is sent on.
 
+A hub whose source is itself a view (of another hub) reads it only while one of its own views is read
+(:meth:`FrameHub.demanded`): a view holds the latest frame only, so nothing piles up meanwhile, and the
+demand reaches the hub at the head of the chain, whose received track is decoded only while it is demanded
+(``client/tracks.py``). Any other source (a received track, a caller's camera) is read all the time:
+aiortc's and most tracks' own queues are unbounded.
+
 Frames are shared by every view of a hub, so nobody may modify them. The one exception is made where a
 frame is still exclusively owned: a hub created with ``restamp=True`` reads a remote track directly (it
 is the frame's first holder) and stamps each video frame with its arrival time on the process-wide media
@@ -97,6 +103,7 @@ class FrameHub:
         self._ended = False
         self._waiting_reads = 0
         self._last_read = -DEMAND_WINDOW_S
+        self._read_started = asyncio.Event()  # a view began waiting: an on-demand pump reads again
 
     @property
     def source(self) -> MediaStreamTrack | None:
@@ -167,7 +174,10 @@ class FrameHub:
 
     async def _read(self, track: MediaStreamTrack) -> None:
         try:
-            await drain(track, self.push)
+            if isinstance(track, FrameView):
+                await self._read_on_demand(track)
+            else:
+                await drain(track, self.push)
         except Exception:  # a caller's track failing is its end, not a crash of whoever reads the hub
             logger.warning("%s track %r failed; treating it as ended", self.kind, self.name, exc_info=True)
         # The source ended by itself (not replaced, not closed).
@@ -176,6 +186,19 @@ class FrameHub:
             self._pump = None
             if self._ends_with_source:
                 self._end()
+
+    async def _read_on_demand(self, view: FrameView) -> None:
+        """Read another hub's view only while this hub is demanded (see the module docstring)."""
+        while True:
+            if not self.demanded():
+                self._read_started.clear()
+                await self._read_started.wait()
+                continue
+            try:
+                frame = await view.recv()
+            except MediaStreamError:
+                return
+            self.push(frame)
 
 
 class FrameView(MediaStreamTrack):
@@ -203,6 +226,7 @@ class FrameView(MediaStreamTrack):
         ``MediaStreamError`` once the view or its hub has ended."""
         hub = self._hub
         hub._waiting_reads += 1
+        hub._read_started.set()
         try:
             while not self._frames:
                 if self.readyState != "live":

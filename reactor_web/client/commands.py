@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from aiortc.mediastreams import MediaStreamTrack
 
+from reactor_web._encoded import EncodedHub
 from reactor_web._media import FrameHub
 from reactor_web.client.command_data import prepare_command
 from reactor_web.client.coordinator import HttpApi
@@ -25,10 +26,12 @@ from reactor_web.protocol.validation import CommandValidationError
 class Publication:
     """A caller's track published under a name, and the hub that reads it. The Reactor owns the hub (it
     lives until the track is unpublished or the session ends, across recoverable disconnects); each
-    transport sends its own view of it. The caller's track is never stopped by the client."""
+    transport sends its own view of it. The caller's track is never stopped by the client, nor its
+    ``encoded`` hub (the same media as encoded frames, forwarded when the codec allows) closed."""
 
     track: MediaStreamTrack
     hub: FrameHub
+    encoded: EncodedHub | None = None
 
 
 class CommandsMixin:
@@ -106,11 +109,20 @@ class CommandsMixin:
         :meth:`reconnect` sends them again; one that cannot be restored is dropped with an ``error`` event."""
         return {name: publication.track for name, publication in self._published.items()}
 
-    async def publish_track(self, name: str, track: MediaStreamTrack) -> None:
+    def sends_encoded(self, name: str) -> bool:
+        """Whether published track ``name`` goes to the GPU as the encoded frames given to :meth:`publish_track`
+        (passthrough) on the current peer connection; False when decoded and encoded again, or not sent."""
+        published = self._transport.published.get(name) if self._transport is not None else None
+        return published is not None and published.passthrough
+
+    async def publish_track(self, name: str, track: MediaStreamTrack, *, encoded: EncodedHub | None = None) -> None:
         """Send ``track`` on the sendonly capability track ``name`` (``publishTrack``; requires ``ready``).
 
         The client reads ``track`` (latest frame only) and sends it on every peer connection of the
         session until :meth:`unpublish_track` or a non-recoverable disconnect; it never stops ``track``.
+        ``encoded``, when given, carries the same media as encoded frames (what a relay received from a
+        browser): on a peer connection whose negotiated codec is theirs, they are sent as they are and
+        ``track`` is not read (not an argument of the JS SDK, which has no such source).
         Publishing the same track again is a no-op; another track replaces it. Raises (and emits)
         ``TRACK_PUBLISH_FAILED``: not ready, a name the model does not take (not recoverable), or a
         claim the runtime refused.
@@ -122,13 +134,13 @@ class CommandsMixin:
             )
         current = self._published.get(name)
         publication = current
-        if publication is None or publication.track is not track:
-            publication = Publication(track, FrameHub(track.kind, name=name))
+        if publication is None or publication.track is not track or publication.encoded is not encoded:
+            publication = Publication(track, FrameHub(track.kind, name=name), encoded)
             publication.hub.set_source(track)
             # Recorded at once: a second call while the runtime answers the claim finds it attached.
             self._published[name] = publication
         try:
-            await transport.publish(name, publication.hub)
+            await transport.publish(name, publication.hub, publication.encoded)
         except BaseException as exc:
             # The transport detached the name: neither the new track nor the one it replaced is sent.
             if self._published.get(name) is publication:
@@ -165,7 +177,7 @@ class CommandsMixin:
         restored is dropped and reported as ``TRACK_PUBLISH_FAILED``."""
         for name, publication in list(self._published.items()):
             try:
-                await transport.publish(name, publication.hub)
+                await transport.publish(name, publication.hub, publication.encoded)
             except Exception as exc:
                 if transport is not self._transport or self._published.get(name) is not publication:
                     continue  # torn down or replaced meanwhile: nothing to report

@@ -10,6 +10,7 @@ caller's. It reports to the Reactor through :class:`TransportListener`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import re
@@ -26,10 +27,12 @@ from reactor_web._aiortc import (
     create_peer_connection,
     guarded,
     negotiated_codec,
+    on_keyframe_request,
     rtc_ice_servers,
     tap_encoded_frames,
 )
-from reactor_web._media import FrameHub, FrameView
+from reactor_web._encoded import PASSTHROUGH_CODECS, EncodedHub, SwitchedTrack
+from reactor_web._media import FrameHub
 from reactor_web.client.tracks import ReceivedTrack, TrackFeed
 from reactor_web.protocol.capabilities import TrackSpec
 from reactor_web.protocol.constants import (
@@ -62,6 +65,19 @@ class TransportListener:
     on_track: Callable[[PeerTransport, str, ReceivedTrack], None]
 
 
+class Published(SwitchedTrack):
+    """What a sendonly transceiver sends for a publication: a view of the caller's hub, or of the same
+    media's encoded frames when they are in the transceiver's codec (``passthrough``)."""
+
+    def __init__(self, source: FrameHub, encoded: EncodedHub | None, codec: str | None) -> None:
+        super().__init__(source.kind)
+        self.source, self.encoded = source, encoded
+        self.passthrough = (
+            encoded is not None and codec is not None and encoded.codec == codec and codec in PASSTHROUGH_CODECS
+        )
+        self.switch(encoded.subscribe() if encoded is not None and self.passthrough else source.subscribe())
+
+
 class PeerTransport:
     """A peer connection built exactly as the JS SDK builds it, plus the 3.x ``control`` channel."""
 
@@ -89,8 +105,11 @@ class PeerTransport:
             t.name: self.pc.addTransceiver(t.kind, direction=t.direction) for t in tracks
         }
         self.feeds: dict[str, TrackFeed] = {}
+        for name, transceiver in self.transceivers.items():
+            if transceiver.direction != "recvonly" and transceiver.kind == "video":
+                on_keyframe_request(transceiver.sender, functools.partial(self._keyframe_requested, name))
         #: The view each published name sends from; this transport owns (and stops) these views.
-        self.published: dict[str, FrameView] = {}
+        self.published: dict[str, Published] = {}
         self.ready = False
         #: When the transport became ready (monotonic), for the connection timings.
         self.ready_at: float | None = None
@@ -144,19 +163,27 @@ class PeerTransport:
             raise RuntimeError(f"data channel is {self.data.readyState}")
         self.data.send(frame)
 
-    async def publish(self, name: str, source: FrameHub) -> None:
+    async def publish(self, name: str, source: FrameHub, encoded: EncodedHub | None = None) -> None:
         """Send a view of ``source`` on the named sendonly transceiver (no renegotiation); on 3.x also claim
-        the slot. A no-op when a view of ``source`` is already attached there; another hub's view is
-        replaced. Raises ValueError for a name that cannot be published, RuntimeError for a refused claim."""
+        the slot. With ``encoded`` (the same media as encoded frames) in the codec this transceiver
+        negotiated, those frames are sent as they are instead (passthrough), and the runtime's keyframe
+        requests are passed on to their encoder. A no-op when ``source`` is already attached there; another
+        hub's view is replaced. Raises ValueError for a name that cannot be published, RuntimeError for a
+        refused claim."""
         transceiver = self.transceivers.get(name)
         if transceiver is None:
             raise ValueError(f'no transceiver for track "{name}" (was it declared in capabilities?)')
         if transceiver.direction == "recvonly":
             raise ValueError(f'track "{name}" is recvonly: it is received, not published')
         previous = self.published.get(name)
-        if previous is not None and previous.hub is source and previous.readyState == "live":
+        if (
+            previous is not None
+            and previous.source is source
+            and previous.encoded is encoded
+            and previous.readyState == "live"
+        ):
             return
-        view = source.subscribe()
+        view = Published(source, encoded, negotiated_codec(transceiver))
         transceiver.sender.replaceTrack(view)
         self.published[name] = view
         if previous is not None:
@@ -180,6 +207,12 @@ class PeerTransport:
                 del self.published[name]
             view.stop()
             raise
+
+    def _keyframe_requested(self, name: str) -> None:
+        # The runtime lost (or needs) a picture of a track we forward encoded: only its encoder can make one.
+        published = self.published.get(name)
+        if published is not None and published.passthrough and published.encoded is not None:
+            published.encoded.request_keyframe()
 
     def unpublish(self, name: str) -> None:
         """Detach a published track; a no-op for a track that is not published."""

@@ -3,7 +3,9 @@
 The page offers two video transceivers, the model's video (which it receives) and its camera (which it
 sends), plus a ``relay`` data channel carrying a heartbeat. The peer holds hubs that outlive its peer
 connections: ``model_encoded`` and ``model_video`` (the GPU session's video, encoded and decoded; the tab
-sets their sources) and ``webcam`` (fed by the page's camera, which the tab's GPU session can publish).
+sets their sources), and ``webcam`` and ``webcam_encoded`` (the page's camera, decoded and as the browser
+encoded it; the tab's GPU session publishes it, forwarding the encoded frames when the GPU leg's codec
+allows).
 Each peer connection sends its own view, owned by the peer and ended with that connection, so a re-offer
 (a page reload) closing the old connection leaves the hubs, and the next connection's video, untouched.
 
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
 from reactor_web._aiortc import (
     PeerOptions,
@@ -45,9 +47,10 @@ from reactor_web._aiortc import (
     guarded,
     negotiated_codec,
     on_keyframe_request,
+    tap_encoded_frames,
 )
-from reactor_web._encoded import PASSTHROUGH_CODECS, EncodedHub, PacketView
-from reactor_web._media import FrameHub, FrameView
+from reactor_web._encoded import PASSTHROUGH_CODECS, EncodedHub, EncodedTap, SwitchedTrack
+from reactor_web._media import FrameHub
 from reactor_web.protocol.constants import DEFAULT_MAX_MESSAGE_SIZE, MAX_JSON_BODY_BYTES
 from reactor_web.protocol.json_safe import JsonInputError, loads
 
@@ -98,55 +101,6 @@ class RelayOffer:
         return cls(sdp, model_mid, webcam_mid if isinstance(webcam_mid, str) else None, offer_id)
 
 
-class _SwitchedTrack(MediaStreamTrack):
-    """The track one connection's model sender owns: it reads whichever view the relay mode calls for, and
-    switches views without ending (aiortc ends a sender for good when its track's ``recv()`` raises)."""
-
-    kind = "video"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._view: FrameView | PacketView | None = None
-        self._switched = asyncio.Event()
-
-    @property
-    def view(self) -> FrameView | PacketView | None:
-        """The view read now (None before the first)."""
-        return self._view
-
-    def switch(self, view: FrameView | PacketView) -> None:
-        """Read ``view`` from now on; the previous view is ended (this track owns its views)."""
-        old, self._view = self._view, view
-        self._switched.set()
-        if old is not None:
-            old.stop()
-
-    async def recv(self) -> Any:
-        """The next frame (``VideoFrame``) or packet (``av.Packet``) of the current view."""
-        while True:
-            view = self._view
-            if self.readyState != "live":
-                raise MediaStreamError
-            if view is None:
-                self._switched.clear()
-                await self._switched.wait()
-                continue
-            try:
-                return await view.recv()
-            except MediaStreamError:
-                if view is self._view:
-                    raise  # the view itself ended (its hub closed): so does the sender
-                # switched while waiting: read the new view
-
-    def stop(self) -> None:
-        """End this track and its view (aiortc calls it when the sender goes away)."""
-        super().stop()
-        view, self._view = self._view, None
-        self._switched.set()
-        if view is not None:
-            view.stop()
-
-
 class BrowserPeer:
     """Owns the tab's browser-leg peer connection, its two latest-frame hubs, and the view of
     ``model_video`` that the current peer connection sends.
@@ -166,22 +120,25 @@ class BrowserPeer:
     ) -> None:
         #: The GPU session's video as encoded there, forwarded in passthrough (source: :meth:`set_model_source`).
         self.model_encoded = EncodedHub("model_video")
-        #: Decoded frames for a connection that transcodes; it reads the tab's pixel source only then.
+        #: Decoded frames for a connection that transcodes; it reads its source (a view) only then.
         self.model_video = FrameHub("video", name="model_video")
-        self._model_pixels: MediaStreamTrack | None = None
         self._browser_codec: str | None = None
         self._mode = ""
         #: Called with the new :attr:`relay_mode` when it changes.
         self.on_relay_mode: Callable[[str], None] | None = None
-        #: The page's camera; it reads the browser's track itself, so it stamps frames on the media clock.
+        #: The page's camera; it reads the browser's track itself, so it stamps frames on the media clock. The
+        #: browser's track is decoded only while a view of this hub is read.
         self.webcam = FrameHub("video", name="webcam", restamp=True)
+        #: The page's camera as the browser encoded it (for the GPU session to forward in passthrough).
+        self.webcam_encoded = EncodedHub("webcam")
+        self._webcam_tap: EncodedTap | None = None
         self._ice_servers = ice_servers or []
         self._peer_options = peer_options or default_peer_options()
         self._heartbeat_timeout_s = heartbeat_timeout_s
         self._connect_timeout_s = max(connect_timeout_s, heartbeat_timeout_s)
         self._on_dead = on_dead
         self._pc: RTCPeerConnection | None = None
-        self._model_track: _SwitchedTrack | None = None  # what the current connection's model sender owns
+        self._model_track: SwitchedTrack | None = None  # what the current connection's model sender owns
         self._channel: Any = None  # the page's ``relay`` channel on the current peer connection
         self._last_beat = time.monotonic()
         #: When the page's beats started saying its Reflex websocket is down (None: it is up).
@@ -206,7 +163,7 @@ class BrowserPeer:
     def set_model_source(self, pixels: MediaStreamTrack | None, encoded: EncodedHub | None) -> None:
         """The GPU session's video, decoded (``pixels``, read only while a connection transcodes) and encoded
         (``encoded``, forwarded in passthrough); None for both when the session has none. The caller owns both."""
-        self._model_pixels = pixels
+        self.model_video.set_source(pixels)
         self.model_encoded.set_source(encoded)
         self._choose_mode()
 
@@ -257,25 +214,34 @@ class BrowserPeer:
         model.direction = "sendonly"
         await pc.setLocalDescription(await pc.createAnswer())
         self._browser_codec = negotiated_codec(model)
-        self._model_track = _SwitchedTrack()
+        self._tap_webcam(pc, offer.webcam_mid)
+        self._model_track = SwitchedTrack()
         model.sender.replaceTrack(self._model_track)
         on_keyframe_request(model.sender, self._forward_keyframe_request)
         self._choose_mode()
+
+    def _tap_webcam(self, pc: RTCPeerConnection, webcam_mid: str | None) -> None:
+        """Take the page camera's encoded frames on this connection (its jitter buffer exists from the answer
+        on); the camera is decoded only while ``webcam`` is read."""
+        camera = next((t for t in pc.getTransceivers() if t.mid == webcam_mid and t.kind == "video"), None)
+        if camera is None:
+            return
+        self.webcam_encoded.codec = negotiated_codec(camera)
+        self.webcam_encoded.lost()  # another connection, another encoder: views restart at a keyframe
+        self._webcam_tap = tap_encoded_frames(camera, self.webcam_encoded, self.webcam.demanded)
 
     def _choose_mode(self) -> None:
         """Send the current connection the GPU's encoded frames when its codec allows, else transcode."""
         track = self._model_track
         if track is None:
-            self.model_video.set_source(None)
             return
-        source = self.model_encoded.source
-        if source is None and self._model_pixels is None and self._mode:
+        source, pixels = self.model_encoded.source, self.model_video.source
+        if source is None and pixels is None and self._mode:
             mode = self._mode  # no GPU video now: keep the way it was sent until a source comes
-        elif (source is not None or self._model_pixels is None) and self._passthrough_possible(source):
+        elif (source is not None or pixels is None) and self._passthrough_possible(source):
             mode = "passthrough"
         else:
-            mode = "transcode"
-        self.model_video.set_source(self._model_pixels if mode == "transcode" else None)
+            mode = "transcode"  # model_video reads its source only while this connection reads it
         if mode != self._mode or track.view is None:
             track.switch(self.model_encoded.subscribe() if mode == "passthrough" else self.model_video.subscribe())
             self._mode = mode
@@ -352,7 +318,10 @@ class BrowserPeer:
         pc, self._pc, self._channel = self._pc, None, None
         track, self._model_track = self._model_track, None
         self._browser_codec = None
-        self.model_video.set_source(None)
+        tap, self._webcam_tap = self._webcam_tap, None
+        if tap is not None:
+            tap.close()
+            self.webcam_encoded.set_keyframe_requester(None)
         if self._mode:
             self._mode = ""
             if self.on_relay_mode is not None:
@@ -388,5 +357,6 @@ class BrowserPeer:
             watchdog.cancel()
         await self._close_pc()
         self.model_encoded.close()
+        self.webcam_encoded.close()
         await self.model_video.close()
         await self.webcam.close()

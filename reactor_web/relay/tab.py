@@ -189,6 +189,8 @@ class TabSession:
 
     def _on_status(self, status: str) -> None:
         self.inbox.set("status", status)
+        if status != "ready":
+            self.inbox.set("camera_relay_mode", "")  # a publish on the next connection says again
         self._time_waiting(status == "waiting")
         if status != "waiting":
             self.inbox.set("queue_position", None)
@@ -221,10 +223,12 @@ class TabSession:
             self._refuse_publish(f"The model takes no {WEBCAM_TRACK!r} track: the camera is not sent.")
             return
         try:
-            await self.reactor.publish_track(WEBCAM_TRACK, self._webcam_view)
+            # As the browser encoded it when the GPU leg's codec allows (no decode, no encode here).
+            await self.reactor.publish_track(WEBCAM_TRACK, self._webcam_view, encoded=self.peer.webcam_encoded)
         except ReactorError as exc:
             self._refuse_publish(f"{exc.code}: {exc.message}")
             raise
+        self.inbox.set("camera_relay_mode", "passthrough" if self.reactor.sends_encoded(WEBCAM_TRACK) else "transcode")
 
     def _refuse_publish(self, text: str) -> None:
         # The camera is not sent: the switch goes back off (the true state) and says why; on again retries.
@@ -301,6 +305,7 @@ class TabSession:
         self.clear_refusals(PUBLISH_WEBCAM)
         if not wanted:
             # Also while disconnected: a reconnect must not send again a camera the user turned off.
+            self.inbox.set("camera_relay_mode", "")
             self._spawn(self.reactor.unpublish_track(WEBCAM_TRACK))
         elif self.reactor.status == "ready":
             self._spawn(self._publish_webcam())

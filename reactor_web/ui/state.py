@@ -136,6 +136,9 @@ class ReactorState(rx.State):
     #: How the backend sends the model's video to this page: "passthrough" (as the GPU encoded it), "transcode"
     #: (decoded and encoded again: the page's codec differs), or "" while the page's relay is not connected.
     relay_mode: str = ""
+    #: How the page's camera goes on to the GPU: "passthrough" (as the browser encoded it), "transcode", or ""
+    #: while it is not published.
+    camera_relay_mode: str = ""
     #: The backend's answer to the page's relay offer, as JSON ``{"id", "sdp"}`` (or ``{"id","error"}``).
     relay_answer: str = ""
     webcam_publish: bool = True

@@ -107,8 +107,11 @@ class StatsState(ReactorState):
 
     @rx.var
     def browser_rows(self) -> list[StatRow]:
-        mode = StatRow("Relay mode", self.relay_mode or "—", "browser-relay-mode")
-        return [*rows(self.browser_stats, BROWSER_LEG, "browser"), mode]
+        modes = [
+            StatRow("Relay mode (model video)", self.relay_mode or "—", "browser-relay-mode"),
+            StatRow("Relay mode (camera)", self.camera_relay_mode or "—", "browser-camera-relay-mode"),
+        ]
+        return [*rows(self.browser_stats, BROWSER_LEG, "browser"), *modes]
 
 
 def _table(title: str, data: Any) -> rx.Component:

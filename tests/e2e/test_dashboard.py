@@ -53,5 +53,9 @@ def test_published_camera_colours_the_output(page: Page) -> None:
     # The fake camera is red: the model transforms it, so red dominates the output.
     rgb = wait_for_video(page, "rgb[0] > 120 && rgb[0] > rgb[1] * 2 && rgb[0] > rgb[2] * 2")
     assert rgb[0] > rgb[1] * 2
+    # Chromium encodes the camera in VP8, the GPU leg's codec: it goes on as Chromium encoded it, and the
+    # model's video comes back the same way.
+    expect(page.get_by_test_id("browser-camera-relay-mode")).to_have_text("passthrough")
+    expect(page.get_by_test_id("browser-relay-mode")).to_have_text("passthrough")
     page.locator("#disconnect-button").click()
     expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=10_000)

@@ -185,7 +185,7 @@ def test_a_refused_camera_publish_is_shown_beside_the_switch(page: Page, dashboa
     tab = page_tab(page)
     loop = dashboard.backend.servers[0].get_loop()
 
-    async def refuse_publish(name: str, track: object) -> None:
+    async def refuse_publish(name: str, source: object, encoded: object = None) -> None:
         raise ValueError("this model takes no camera today")
 
     async def with_refusing_transport() -> None:

@@ -221,3 +221,48 @@ def test_keyframes_are_recognised_per_codec() -> None:
     delta = b"\x00\x00\x00\x01\x41\x9a"
     assert is_keyframe("video/H264", idr) and not is_keyframe("video/H264", delta)
     assert not is_keyframe("video/rtx", np.zeros(4, np.uint8).tobytes())
+
+
+# -- the page's camera, page → GPU ---------------------------------------------------------------------
+
+
+async def test_the_pages_camera_reaches_the_model_as_the_browser_encoded_it(tab: TabSession) -> None:
+    camera = SolidTrack((210, 40, 40))
+    page = TappedPage(camera)
+    try:
+        await open_page(tab, page)
+        tab.set_webcam_wanted(True)
+        await connect(tab)
+        transport = tab.reactor._transport
+        assert transport is not None
+        # The demo model shows the camera: the page sees its own colour come back from the GPU ...
+        view = latest(await page.model_track)
+        async with asyncio.timeout(WAIT_S * 2):
+            while not near(camera.rgb, 24)((await view.recv()).to_ndarray(format="rgb24")):
+                pass
+        # ... sent on as the page's encoder made it: the backend decoded none of the camera's frames.
+        published = transport.published["webcam"]
+        assert published.passthrough
+        webcam_tap = tab.peer._webcam_tap
+        assert webcam_tap is not None and webcam_tap.frames_decoded == 0
+    finally:
+        await page.pc.close()
+
+
+async def test_a_keyframe_request_from_the_gpu_reaches_the_pages_encoder(tab: TabSession) -> None:
+    page = TappedPage(SolidTrack((40, 200, 40)))
+    try:
+        await open_page(tab, page)
+        tab.set_webcam_wanted(True)
+        await connect(tab)
+        camera = Recording("camera at the backend")
+        camera.set_source(tab.peer.webcam_encoded)
+        await camera.until(lambda: len(camera.digests) >= 30, "the camera streaming")
+        keyframes = camera.keyframes
+        transport = tab.reactor._transport
+        assert transport is not None
+        # What aiortc does when the runtime's receiver sends a PLI for the camera.
+        transport.transceivers["webcam"].sender._send_keyframe()
+        await camera.until(lambda: camera.keyframes > keyframes, "a keyframe from the page's encoder")
+    finally:
+        await page.pc.close()
