@@ -102,8 +102,8 @@ class RelayOffer:
 
 
 class BrowserPeer:
-    """Owns the tab's browser-leg peer connection, its two latest-frame hubs, and the view of
-    ``model_video`` that the current peer connection sends.
+    """Owns the tab's browser-leg peer connection, its hubs (the model's video and the page's camera, each
+    decoded and encoded), the camera's tap on the current connection, and the track its model sender owns.
 
     Created inside a running event loop (its watchdog starts at once): ``heartbeat_timeout_s`` (seconds) of
     silence on an open ``relay`` channel, or ``connect_timeout_s`` (seconds, at least the heartbeat timeout)
