@@ -20,6 +20,7 @@ if [ "${1:-}" = "--quick" ]; then
     "glass_to_glass.py --seconds 3 --rounds 1 --relay reuse"
     "throughput.py --seconds 3 --rounds 1 --max-tabs 3"
     "command_rtt.py --clicks 10"
+    "click_to_video.py --rounds 1 --clicks 3"
     "soak.py --minutes 1 --tabs 2 --stream-seconds 3 --warmup-cycles 1"
   )
 else
@@ -29,6 +30,7 @@ else
     "glass_to_glass.py --seconds 10 --rounds 3 --relay reuse"
     "throughput.py --seconds 10 --rounds 3"
     "command_rtt.py --clicks 50 --rounds 2"
+    "click_to_video.py --rounds 2 --clicks 10"
     "soak.py --minutes $SOAK_MINUTES"
   )
 fi
