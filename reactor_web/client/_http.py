@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
 from typing import Any, Literal
 
 import httpx
@@ -15,6 +17,21 @@ from reactor_web.protocol.json_safe import JsonInputError, loads
 DEFAULT_HTTP_TIMEOUT_S = 30.0
 
 VersionKind = Literal["api", "webrtc"]
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The one TLS context of the client's HTTP in this process (httpx's defaults: certifi's CA bundle, or
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR``). httpx builds a new one, loading the whole bundle (~40 ms on a
+    2-core machine), for every client it creates, and the client creates one per connect, upload and token
+    fetch; built once instead, on first use or ahead of it (``Reactor.prewarm``)."""
+    return httpx.create_ssl_context()
+
+
+def new_http_client(timeout_s: float, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` with ``timeout_s`` (seconds) per request and the shared TLS context
+    (``transport``, when given, brings its own)."""
+    return httpx.AsyncClient(timeout=timeout_s, transport=transport, verify=tls_context())
 
 
 def check_version(response: httpx.Response, kind: VersionKind) -> None:

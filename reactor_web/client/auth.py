@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import jwt
 
-from reactor_web.client._http import DEFAULT_HTTP_TIMEOUT_S, http_failure, parse_json
+from reactor_web.client._http import DEFAULT_HTTP_TIMEOUT_S, http_failure, new_http_client, parse_json
 from reactor_web.client.errors import ApiError, ErrorCode, ReactorError, to_reactor_error
 from reactor_web.protocol.capabilities import ProtocolError
 from reactor_web.protocol.constants import DEFAULT_BASE_URL, HEADER_API_KEY
@@ -37,7 +37,7 @@ async def fetch_jwt(
     headers = {HEADER_API_KEY: api_key, "Content-Type": "application/json"}
     content = encode_json(token_request_body(model, expires_after))
     try:
-        async with httpx.AsyncClient(timeout=http_timeout_s, transport=transport) as client:
+        async with new_http_client(http_timeout_s, transport) as client:
             try:
                 response = await client.post(f"{api_url}/tokens", headers=headers, content=content)
             except httpx.HTTPError as exc:

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from reactor_web.client._http import DEFAULT_HTTP_TIMEOUT_S, VersionKind, check_version, http_failure, parse_json
+from reactor_web.client._http import (
+    DEFAULT_HTTP_TIMEOUT_S,
+    VersionKind,
+    check_version,
+    http_failure,
+    new_http_client,
+    parse_json,
+)
 from reactor_web.client.errors import ApiError, parse_retry_after
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError, commands_from_openapi
 from reactor_web.protocol.constants import (
@@ -62,7 +69,7 @@ class HttpApi:
         self.base_url = base_url
         self.local = local
         self.tokens = tokens
-        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._client = new_http_client(timeout, transport)
 
     def _bearer(self) -> str:
         return f"Bearer {LOCAL_BEARER if self.local or self.tokens is None else self.tokens.token}"

@@ -22,6 +22,7 @@ import httpx
 
 from reactor_web._aiortc import PeerOptions, default_peer_options
 from reactor_web._encoded import EncodedHub
+from reactor_web.client._http import tls_context
 from reactor_web.client.auth import authentication_error
 from reactor_web.client.commands import CommandsMixin, Publication
 from reactor_web.client.coordinator import DEFAULT_HTTP_TIMEOUT_S, Coordinator, HttpApi, LocalCoordinator
@@ -136,6 +137,12 @@ class Reactor(CommandsMixin):
         """Received tracks by name (a copy). Each holds only its newest frame(s); see ``tracks.py``."""
         transport = self._transport
         return {name: feed.track for name, feed in transport.feeds.items()} if transport else {}
+
+    @staticmethod
+    def prewarm() -> None:
+        """Do once, ahead of the first :meth:`connect`, what it would otherwise pay (blocking, ~40 ms): build
+        the TLS context the client's HTTP uses. Optional; safe from any thread. Not in the JS SDK."""
+        tls_context()
 
     def encoded_track(self, name: str) -> EncodedHub | None:
         """The encoded frames (VP8 or H.264, as the GPU sent them) of received video track ``name``, for

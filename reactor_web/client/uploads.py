@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from reactor_web.client._http import http_failure, parse_json
+from reactor_web.client._http import http_failure, new_http_client, parse_json
 from reactor_web.client.coordinator import HttpApi
 from reactor_web.client.errors import ApiError, ErrorCode, ReactorError, to_reactor_error
 from reactor_web.protocol.capabilities import ProtocolError
@@ -95,7 +95,7 @@ async def _create_slot(api: HttpApi, session_id: str, name: str, size: int, mime
 async def _put(
     url: str, content: bytes, mime_type: str, http_timeout_s: float, transport: httpx.AsyncBaseTransport | None
 ) -> None:
-    client = httpx.AsyncClient(timeout=http_timeout_s, transport=transport)
+    client = new_http_client(http_timeout_s, transport)
     try:
         response = await client.put(url, content=content, headers={"Content-Type": mime_type})
     except httpx.HTTPError as exc:

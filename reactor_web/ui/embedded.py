@@ -18,7 +18,7 @@ from typing import Any
 
 import reflex as rx
 
-from reactor_web.client import PeerOptions, fetch_jwt
+from reactor_web.client import PeerOptions, Reactor, fetch_jwt
 from reactor_web.relay.registry import tabs
 from reactor_web.relay.tab import TabSettings
 from reactor_web.runtime.process import RuntimeProcess
@@ -66,14 +66,17 @@ def embedded_runtime() -> RuntimeProcess | None:
 
 @contextlib.asynccontextmanager
 async def model_endpoint() -> AsyncIterator[None]:
-    """Reflex lifespan task: own the embedded runtime (if needed) and every tab's session."""
+    """Reflex lifespan task: own the embedded runtime (if needed) and every tab's session; pre-warm the client."""
     global _runtime_url, _embedded
     process: RuntimeProcess | None = None
+    # What the first Connect would otherwise pay; the runtime starts meanwhile.
+    prewarm = asyncio.create_task(asyncio.to_thread(Reactor.prewarm))
     if settings.runtime_url is None and not settings.production:
         process = RuntimeProcess()
         await asyncio.to_thread(process.start)
         _runtime_url, _embedded = process.url, process
         logger.info("embedded runtime serving %s at %s", settings.model_name, process.url)
+    await prewarm
     try:
         yield
     finally:

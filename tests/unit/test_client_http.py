@@ -8,7 +8,7 @@ import httpx
 import pytest
 from client_fakes import BASE, SESSION_ID, FakeServer, T, descriptor, reply
 
-from reactor_web.client import ErrorCode, Reactor, ReactorError
+from reactor_web.client import ErrorCode, Reactor, ReactorError, _http
 from reactor_web.client import coordinator as coordinator_module
 from reactor_web.client import signalling as signalling_module
 
@@ -226,3 +226,19 @@ async def test_local_start_session_waits_while_the_model_loads(sleeps: list[floa
     with pytest.raises(ReactorError, match="Failed to start session: 409"):
         await server.reactor(local=True).connect()
     assert sleeps == [1.0, 2.0] and len(server.sent("POST", "/start_session")) == 3
+
+
+def test_the_clients_http_builds_one_tls_context_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpx loads the whole CA bundle for each client it makes (~40 ms); every connect, upload and token fetch
+    makes one, so they share one context instead (the first connect's cost moves to ``Reactor.prewarm``)."""
+    built: list[object] = []
+    real = httpx.create_ssl_context
+    monkeypatch.setattr(httpx, "create_ssl_context", lambda *a, **k: built.append(1) or real(*a, **k))
+    _http.tls_context.cache_clear()
+    try:
+        Reactor.prewarm()
+        clients = [_http.new_http_client(5.0) for _ in range(3)]
+        assert len(built) == 1
+        assert all(c._transport._pool._ssl_context is _http.tls_context() for c in clients)
+    finally:
+        _http.tls_context.cache_clear()
