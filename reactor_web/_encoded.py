@@ -66,11 +66,13 @@ def is_keyframe(codec: str, data: bytes) -> bool:
     if codec == VP8:
         return data[0] & 0x01 == 0  # the frame tag's inverse key-frame bit (RFC 6386 §9.1)
     if codec == H264:
-        return any(
-            data[i + 3] & 0x1F in (_H264_IDR, _H264_SPS)
-            for i in range(len(data) - 3)
-            if data[i : i + 3] == b"\x00\x00\x01"
-        )
+        # Every received frame passes here: find the start codes with bytes.find (C), not a Python byte loop.
+        start = data.find(b"\x00\x00\x01")
+        while 0 <= start < len(data) - 3:
+            if data[start + 3] & 0x1F in (_H264_IDR, _H264_SPS):
+                return True
+            start = data.find(b"\x00\x00\x01", start + 3)
+        return False
     return False
 
 
