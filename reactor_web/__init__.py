@@ -27,6 +27,7 @@ _CLIENT_EXPORTS = frozenset(
         "ReactorError",
         "ReceivedTrack",
         "RefusalError",
+        "ResumePoint",
         "TokenProvider",
         "fetch_insecure_jwt_token",
         "fetch_jwt",

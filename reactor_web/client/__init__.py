@@ -9,6 +9,7 @@ from reactor_web.client.auth import fetch_insecure_jwt_token, fetch_jwt, jwt_exp
 from reactor_web.client.errors import ErrorCode, ReactorError, RefusalError
 from reactor_web.client.events import ALIASES, EVENTS
 from reactor_web.client.reactor import Reactor
+from reactor_web.client.signalling import ResumePoint
 from reactor_web.client.stats import ConnectionStats, ConnectionTimings
 from reactor_web.client.token import TokenProvider
 from reactor_web.client.tracks import ReceivedTrack
@@ -27,6 +28,7 @@ __all__ = [
     "ReactorError",
     "ReceivedTrack",
     "RefusalError",
+    "ResumePoint",
     "TokenProvider",
     "fetch_insecure_jwt_token",
     "fetch_jwt",

@@ -28,7 +28,15 @@ from reactor_web.client.commands import CommandsMixin, Publication
 from reactor_web.client.coordinator import DEFAULT_HTTP_TIMEOUT_S, Coordinator, HttpApi, LocalCoordinator
 from reactor_web.client.errors import ErrorCode, ReactorError, refusal_error, to_reactor_error
 from reactor_web.client.events import EventEmitter, Handler
-from reactor_web.client.signalling import Flow, FlowPreference, Signalling, open_signalling
+from reactor_web.client.signalling import (
+    ConnectionsSignalling,
+    Flow,
+    FlowPreference,
+    ResumePoint,
+    Signalling,
+    open_signalling,
+    resumed_signalling,
+)
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats, ConnectionTimings, monitor
 from reactor_web.client.token import TokenManager, TokenProvider
 from reactor_web.client.tracks import ReceivedTrack
@@ -162,6 +170,15 @@ class Reactor(CommandsMixin):
         """When the production token expires (``exp``, seconds since the epoch); None when unknown."""
         return self._tokens.expiration if self._tokens is not None else None
 
+    def resume_point(self) -> ResumePoint | None:
+        """Where another client can take this session over (:meth:`resume`); None before the transport's
+        signalling is known (connect in progress) and after a non-recoverable disconnect."""
+        signalling = self._signalling
+        if self._session_id is None or signalling is None:
+            return None
+        cid = signalling.connection_id if isinstance(signalling, ConnectionsSignalling) else None
+        return ResumePoint(self._session_id, signalling.flow, cid)
+
     def get_status(self) -> Status:
         return self._status
 
@@ -231,12 +248,40 @@ class Reactor(CommandsMixin):
         task = self._op_task = asyncio.ensure_future(self._open_transport(reoffer=True))
         await self._finish_op(task, ErrorCode.RECONNECTION_FAILED, "Failed to reconnect", recoverable=True)
 
+    async def resume(
+        self, point: ResumePoint, jwt_token: str | None = None, *, max_attempts: int = SDP_POLL_DEFAULT_MAX_ATTEMPTS
+    ) -> None:
+        """Take over a session another client holds or held (:meth:`resume_point` of that client, e.g. a
+        backend worker that stopped or died): fetch its descriptor (``GET /sessions/{id}``), then re-offer where
+        that client offered, so the runtime replaces its peer connection. No JS SDK equivalent (its closest is
+        ``reconnect()`` on the same instance). Status: ``connecting`` → ``waiting`` → ``ready``. On failure
+        (the session no longer exists: 404) emits ``RECONNECTION_FAILED`` (not recoverable), ends the session
+        (which this client now owns) if it still exists, and raises it."""
+        if self._status != "disconnected" or self._session_id is not None:
+            raise ReactorError(ErrorCode.RECONNECTION_FAILED, "Already holding a session", recoverable=False)
+        if not self.local and jwt_token is None and self._token_provider is None:
+            raise authentication_error("No authentication provided and not in local mode: pass a JWT to resume()")
+        self._max_attempts = max_attempts
+        self._started_at = time.monotonic()
+        self._set_status("connecting")
+        task = self._op_task = asyncio.ensure_future(self._resume_flow(jwt_token, point))
+        # Not recoverable: the resumer owns the session now, so one it cannot reach is ended (404 counts as done).
+        await self._finish_op(task, ErrorCode.RECONNECTION_FAILED, "Failed to resume the session", recoverable=False)
+
     async def disconnect(self, recoverable: bool = False) -> None:
         """Tear down. Recoverable keeps the server session (for :meth:`reconnect`); otherwise the session
         is deleted (production ``DELETE /sessions/{id}``, local ``POST /stop_session``)."""
         await self._abort_op()
         # Shielded: a caller cancelled half-way must not leave a half-closed peer connection behind.
         task = self._tasks.spawn(self._teardown(recoverable))
+        await asyncio.shield(task)
+
+    async def detach(self) -> None:
+        """Let go of the session without ending it, for another client to :meth:`resume` (a backend worker
+        handing its tabs over as it stops): closes the transport and the HTTP client, status → disconnected,
+        session id → None; the GPU side keeps the session until its own timeout."""
+        await self._abort_op()
+        task = self._tasks.spawn(self._teardown(False, end_session=False))
         await asyncio.shield(task)
 
     async def aclose(self) -> None:
@@ -255,7 +300,8 @@ class Reactor(CommandsMixin):
 
     # -- the connect and reconnect flows -------------------------------------------------------------
 
-    async def _connect_flow(self, token: str | None) -> None:
+    async def _open_api(self, token: str | None) -> Coordinator:
+        """The session's HTTP side: tokens (production), the HTTP client, the coordinator flavour."""
         tokens = None
         if not self.local:
             expiration_changed = functools.partial(self._emit, "session_expiration_changed")
@@ -268,6 +314,10 @@ class Reactor(CommandsMixin):
             self.api_url, tokens, local=self.local, timeout=self._http_timeout_s, transport=self._http_transport
         )
         coordinator = self._coordinator = (LocalCoordinator if self.local else Coordinator)(api, self.model_name)
+        return coordinator
+
+    async def _connect_flow(self, token: str | None) -> None:
+        coordinator = await self._open_api(token)
         session = await coordinator.start_session(self._on_session_created, self._on_session_info)
         protocol = (session.selected_transport or {}).get("protocol")
         if protocol != "webrtc":
@@ -277,6 +327,19 @@ class Reactor(CommandsMixin):
         self._emit("capabilities_received", self._capabilities)
         self._session_ms = (time.monotonic() - self._started_at) * 1000
         await self._open_transport(reoffer=False)
+
+    async def _resume_flow(self, token: str | None, point: ResumePoint) -> None:
+        coordinator = await self._open_api(token)
+        self._on_session_created(point.session_id)
+        session = await coordinator.poll_session(point.session_id, self._on_session_info)
+        self._session = session
+        self._capabilities = await coordinator.complete_capabilities(session)
+        self._emit("capabilities_received", self._capabilities)
+        self._session_ms = (time.monotonic() - self._started_at) * 1000
+        assert self._api is not None
+        self._signalling = resumed_signalling(self._api, point)
+        self._flow = point.flow
+        await self._open_transport(reoffer=True)
 
     def _on_session_created(self, session_id: str) -> None:
         self._session_id = session_id
@@ -354,14 +417,15 @@ class Reactor(CommandsMixin):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
-    async def _teardown(self, recoverable: bool) -> None:
-        """Part A §11.1: end the session (unless recoverable), close the transport, status → disconnected."""
+    async def _teardown(self, recoverable: bool, *, end_session: bool = True) -> None:
+        """Part A §11.1: end the session (unless recoverable, or handed over: not ``end_session``), close the
+        transport, status → disconnected."""
         async with self._teardown_lock:
             if self._status == "disconnected" and self._session_id is None and self._api is None:
                 return
             await self._stop_live_tasks()
             self._cancel_ready_watch()
-            if not recoverable and self._coordinator is not None and self._session_id is not None:
+            if not recoverable and end_session and self._coordinator is not None and self._session_id is not None:
                 try:
                     await self._coordinator.terminate_session(self._session_id)
                 except Exception as exc:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 from asyncio import sleep
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from reactor_web.client._http import http_failure, parse_json
 from reactor_web.client.coordinator import HttpApi
@@ -31,6 +32,32 @@ logger = logging.getLogger(__name__)
 
 Flow = Literal["flat", "connections"]
 FlowPreference = Literal["auto", "flat", "connections"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePoint:
+    """Where another client can pick a session up (:meth:`Reactor.resume`): the session id, the route family
+    and, for the connections routes, the connection to re-offer on (so the runtime replaces that client's peer
+    connection, with its publisher slots, instead of keeping a second one). JSON-friendly (:meth:`to_dict`)."""
+
+    session_id: str
+    flow: Flow
+    connection_id: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"session_id": self.session_id, "flow": self.flow, "connection_id": self.connection_id}
+
+    @classmethod
+    def from_dict(cls, value: Any) -> ResumePoint:
+        """Raises ``ValueError`` for anything :meth:`to_dict` did not make."""
+        if not isinstance(value, dict):
+            raise ValueError("a resume point is a JSON object")
+        sid, flow, cid = value.get("session_id"), value.get("flow"), value.get("connection_id")
+        if not isinstance(sid, str) or not sid or flow not in ("flat", "connections"):
+            raise ValueError(f"not a resume point: {value!r}")
+        if cid is not None and not isinstance(cid, str):
+            raise ValueError(f"not a resume point: {value!r}")
+        return cls(sid, flow, cid)
 
 
 class Signalling:
@@ -163,6 +190,15 @@ class ConnectionsSignalling(Signalling):
         if not response.is_success:
             # Optional by Part B: a runtime without trickle support can still answer.
             logger.info("ice_candidates answered %s; continuing", response.status_code)
+
+
+def resumed_signalling(api: HttpApi, point: ResumePoint) -> Signalling:
+    """The signalling another client used, continued: re-offers go where it offered."""
+    if point.flow == "flat":
+        return FlatSignalling(api, point.session_id)
+    signalling = ConnectionsSignalling(api, point.session_id)
+    signalling.connection_id = point.connection_id
+    return signalling
 
 
 async def open_signalling(api: HttpApi, session_id: str, preference: FlowPreference) -> Signalling:
