@@ -228,6 +228,12 @@ def index() -> rx.Component:
                 ),
                 error_callout(),
                 waiting_notice(),
+                rx.cond(
+                    ReactorState.session_id,
+                    rx.text(
+                        "Session ", rx.code(ReactorState.session_id, id="session-id"), size="1", color_scheme="gray"
+                    ),
+                ),
                 rx.grid(
                     rx.vstack(
                         reactor_view(

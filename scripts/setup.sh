@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh machine: the Python virtualenv, its packages and reactor-web itself (editable),
-# bun for Reflex (from the npm registry), and with --browser, Debian's Chromium for the browser tests.
+# bun for Reflex (from the npm registry), and with --browser, the Debian packages the browser and cluster tests run.
 # Safe to run again.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -22,10 +22,12 @@ if [ ! -x .tools/node_modules/.bin/bun ]; then
   npm install --prefix .tools --no-audit --no-fund --loglevel=error bun@1.4.4
 fi
 
-# coturn: the TURN server the relay-only browser test (tests/e2e_turn) runs on loopback.
-if [ "${1:-}" = "--browser" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/turnserver ]; }; then
+# coturn: the TURN server the relay-only browser test (tests/e2e_turn) runs on loopback. redis-server and nginx:
+# the shared state store and load balancer of the multi-worker and multi-host tests (tests/cluster_servers.py).
+if [ "${1:-}" = "--browser" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/turnserver ] \
+  || [ ! -x /usr/bin/redis-server ] || [ ! -x /usr/sbin/nginx ]; }; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium coturn
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium coturn redis-server nginx
 fi

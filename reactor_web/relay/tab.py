@@ -21,7 +21,7 @@ from typing import Any
 
 from aiortc import RTCIceServer
 
-from reactor_web.client import PeerOptions, Reactor, ReactorError, RefusalError, TokenProvider
+from reactor_web.client import PeerOptions, Reactor, ReactorError, RefusalError, ResumePoint, TokenProvider
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.protocol.capabilities import Capabilities
@@ -107,6 +107,11 @@ class TabSession:
         self._webcam_view = self.peer.webcam.subscribe()
         self.stats_history: deque[dict[str, Any]] = deque(maxlen=STATS_HISTORY_POINTS)
         self.closed = False
+        #: Closed by :meth:`hand_over`: the GPU session goes on, for another worker to resume.
+        self.handed_over = False
+        #: Called with the session's :class:`ResumePoint` once it is ready, and with None once it has ended
+        #: (the registry records it for a worker that takes the tab over).
+        self.on_resume_point: Callable[[ResumePoint | None], None] | None = None
         self._on_closed = on_closed
         self._tasks = OwnedTasks(logger, "tab")
         self._waiting_clock: asyncio.Task[None] | None = None
@@ -133,6 +138,8 @@ class TabSession:
 
     def _on_session_id(self, session_id: str | None) -> None:
         self.inbox.set("session_id", session_id)
+        if session_id is None and self.on_resume_point is not None and not self.handed_over:
+            self.on_resume_point(None)
         # What the model confirmed or refused belongs to the session that said it.
         self.inbox.set("model_state", {})
         self._refusals.clear()
@@ -176,6 +183,7 @@ class TabSession:
         # The history is kept here, at the source: the inbox keeps only a field's latest value, so samples
         # the page's pump had not read yet would be missing from a history built from the `stats` field.
         self.stats_history.append(sample)
+        self.inbox.set("_stats_samples", list(self.stats_history))
 
     def _on_stream(self, track: ReceivedTrack | None) -> None:
         # The relay reads its own view of the model's video (only when it transcodes), so app code can still
@@ -197,6 +205,8 @@ class TabSession:
         self.retrier.on_status(status)
         if status == "ready":
             self.inbox.set("last_error", None)  # recovered: the error no longer describes the session
+            if self.on_resume_point is not None:
+                self.on_resume_point(self.reactor.resume_point())
             if self.want_webcam:
                 self._spawn(self._publish_webcam())
 
@@ -266,6 +276,12 @@ class TabSession:
         self.retrier.cancel()
         self._spawn(self.reactor.disconnect())
 
+    def resume(self, point: ResumePoint) -> None:
+        """Take over the GPU session another worker held (it stopped or died); failures land in ``last_error``."""
+        self.retrier.cancel()
+        if self.reactor.status == "disconnected":
+            self._spawn(self.reactor.resume(point))
+
     def reconnect(self) -> None:
         self.retrier.cancel()
         self._spawn(self.reactor.reconnect())
@@ -315,10 +331,22 @@ class TabSession:
         self.inbox.set("last_error", ReactorError(RELAY_RELEASED, reason, component="gpu").to_dict())
         await self.close(reason)
 
+    async def hand_over(self, reason: str = "the backend worker is restarting") -> None:
+        """This worker stops but the tab's GPU session goes on: let go of it without ending it (another worker
+        resumes it from its resume point), and end the relay telling the page ``reason`` (it offers again, to
+        whichever worker its events reach now). Idempotent; a closed tab stays closed."""
+        if self.closed:
+            return
+        self.handed_over = True
+        await self._shut(reason, end_session=False)
+
     async def close(self, reason: str = "the tab session closed") -> None:
         """Release the GPU session and the browser peer (telling the page ``reason``); idempotent."""
         if self.closed:
             return
+        await self._shut(reason, end_session=True)
+
+    async def _shut(self, reason: str, *, end_session: bool) -> None:
         self.closed = True
         if self._on_closed is not None:
             # First, whatever fails below: a closing tab is no longer this page's (a re-offer makes a new one).
@@ -327,7 +355,9 @@ class TabSession:
         self._time_waiting(False)
         await self._tasks.cancel_all()
         try:
-            if self.reactor.status != "disconnected" or self.reactor.get_session_id() is not None:
+            if not end_session:
+                await self.reactor.detach()
+            elif self.reactor.status != "disconnected" or self.reactor.get_session_id() is not None:
                 await self.reactor.disconnect()
         finally:
             self._on_stream(None)

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--height", type=int, default=defaults.height)
     parser.add_argument("--fps", type=int, default=defaults.fps)
     parser.add_argument("--ping-timeout", type=float, default=defaults.ping_timeout_s, help="seconds")
+    parser.add_argument(
+        "--lease", type=float, default=None, help="stop this many seconds after the last POST /lease (shared runtime)"
+    )
     parser.add_argument("--model-name", default=defaults.model_name)
     parser.add_argument(
         "--max-upload-bytes", type=int, default=defaults.max_upload_bytes, help="largest file a client may upload"
@@ -72,6 +75,7 @@ def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         height=args.height,
         fps=args.fps,
         ping_timeout_s=args.ping_timeout,
+        lease_s=args.lease,
         model_name=args.model_name,
         max_upload_bytes=args.max_upload_bytes,
         max_session_upload_bytes=args.max_session_upload_bytes,
@@ -114,6 +118,7 @@ _OPTION_OF_FIELD = {
     "height": "--height",
     "fps": "--fps",
     "ping_timeout_s": "--ping-timeout",
+    "lease_s": "--lease",
     "model_name": "--model-name",
     "max_upload_bytes": "--max-upload-bytes",
     "max_session_upload_bytes": "--max-session-upload-bytes",

@@ -53,6 +53,9 @@ class RuntimeConfig:
     #: The addresses the runtime's peers offer as ICE host candidates (None: every interface); the default
     #: is ``REACTOR_ICE_HOST_ADDRESSES`` (``ice.py``), validated.
     ice_host_addresses: tuple[str, ...] | None = field(default_factory=lambda: host_addresses_from_env())
+    #: Shared by several backend workers: the runtime stops this many seconds after the last ``POST /lease``
+    #: (each worker renews it while it runs; None: it runs until stopped).
+    lease_s: float | None = None
     #: Release each received video frame on its RTP marker bit (``jitter.py``), for the runtime's peers only.
     low_latency_jitter_buffer: bool = True
 
@@ -71,6 +74,8 @@ class RuntimeConfig:
         check_int("fps", self.fps, 1, 120)
         check_seconds("ping_timeout_s", self.ping_timeout_s)
         check_seconds("connect_timeout_s", self.connect_timeout_s)
+        if self.lease_s is not None:
+            check_seconds("lease_s", self.lease_s)
         check_int("max_upload_bytes", self.max_upload_bytes, 1, 2**40)
         check_int("max_session_upload_bytes", self.max_session_upload_bytes, self.max_upload_bytes, 2**40)
         if not self.model_name.strip():

@@ -31,7 +31,10 @@ class RuntimeProcess:
         args: list[str] | None = None,
         env: dict[str, str] | None = None,
         startup_timeout_s: float = 60.0,
+        detached: bool = False,
     ) -> None:
+        """``detached``: in a session of its own, so that it outlives the process that started it (a runtime
+        several backend workers share, stopped by its lease rather than by its parent)."""
         self.host = host
         self.port = port or free_port(host)
         self.url = f"http://{host}:{self.port}"
@@ -41,10 +44,11 @@ class RuntimeProcess:
         self._env = {"MALLOC_ARENA_MAX": "2", **os.environ, **(env or {})}
         self._startup_timeout_s = startup_timeout_s
         self.process: subprocess.Popen[bytes] | None = None
+        self._detached = detached
 
     def start(self) -> RuntimeProcess:
         cmd = [sys.executable, "-m", "reactor_web.runtime", "--host", self.host, "--port", str(self.port), *self._args]
-        self.process = subprocess.Popen(cmd, env=self._env)
+        self.process = subprocess.Popen(cmd, env=self._env, start_new_session=self._detached)
         deadline = time.monotonic() + self._startup_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

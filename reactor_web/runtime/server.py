@@ -5,9 +5,12 @@ Every error is JSON ``{"error": {"code", "message"}}`` with a 4xx status; bad in
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import os
 import re
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -37,6 +40,34 @@ log = logging.getLogger(__name__)
 
 #: A session holds at most this many Part B connections (each may own a peer connection).
 MAX_CONNECTIONS_PER_SESSION = 8
+#: The longest lease one ``POST /lease`` grants.
+MAX_LEASE_S = 3600
+
+
+class Lease:
+    """A runtime shared by backend workers lives while one of them renews it: ``seconds`` from each renewal
+    (0: the last worker has stopped), it stops itself as ``SIGTERM`` would (every session closed)."""
+
+    def __init__(self, initial_s: float) -> None:
+        self._deadline: float | None = None  # set when the runtime starts serving
+        self._initial_s = initial_s
+        self._renewed = asyncio.Event()
+
+    def renew(self, seconds: float) -> None:
+        self._deadline = asyncio.get_running_loop().time() + seconds
+        self._renewed.set()
+
+    async def watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._deadline is None:
+            self._deadline = loop.time() + self._initial_s
+        while (delay := self._deadline - loop.time()) > 0:
+            self._renewed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._renewed.wait()
+        log.info("lease expired: no backend worker renewed it; stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class RouteError(Exception):
@@ -277,11 +308,25 @@ def create_app(config: RuntimeConfig) -> Starlette:
         upload.data = data
         return JSONResponse({"presigned_id": upload.presigned_id, "size": upload.size})
 
+    lease = Lease(config.lease_s) if config.lease_s is not None else None
+
+    async def renew_lease(request: Request) -> Response:
+        body = await read_json(request)
+        seconds = body.get("seconds") if isinstance(body, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_LEASE_S:
+            raise RouteError(400, "INVALID_BODY", f'expected {{"seconds": 0..{MAX_LEASE_S}}}')
+        assert lease is not None
+        lease.renew(float(seconds))
+        return JSONResponse({"seconds": seconds})
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        watch = asyncio.get_running_loop().create_task(lease.watch()) if lease is not None else None
         try:
             yield
         finally:
+            if watch is not None:
+                watch.cancel()
             await manager.close_all()
 
     transport = "/sessions/{sid}/transport/webrtc"
@@ -292,6 +337,7 @@ def create_app(config: RuntimeConfig) -> Starlette:
         Route("/sessions/{sid}", get_session, methods=["GET"]),
         Route("/sessions/{sid}", delete_session, methods=["DELETE"]),
         Route("/health", health, methods=["GET"]),
+        *([Route("/lease", renew_lease, methods=["POST"])] if lease is not None else []),
         Route("/schema", schema, methods=["GET"]),
         Route(transport + "/ice_servers", ice_servers, methods=["GET"]),
         Route(transport + "/sdp_params", flat_sdp, methods=["GET", "POST", "PUT"]),

@@ -14,7 +14,6 @@ See the README's "Use it in your own Reflex app".
 from reactor_web.relay.tab import PUBLISH_WEBCAM
 from reactor_web.ui.components import reactor_provider, reactor_view, webcam_stream
 from reactor_web.ui.controller import reactor_controller
-from reactor_web.ui.embedded import setup
 from reactor_web.ui.state import (
     CapabilitiesInfo,
     CommandInfo,
@@ -27,6 +26,7 @@ from reactor_web.ui.state import (
 )
 from reactor_web.ui.stats_panel import stats_panel
 from reactor_web.ui.upload import image_upload
+from reactor_web.ui.wiring import setup
 
 __all__ = [
     "PUBLISH_WEBCAM",

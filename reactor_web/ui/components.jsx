@@ -8,6 +8,9 @@ const STATS_EVERY_BEATS = 2;
 const ICE_GATHER_TIMEOUT_MS = 3000;
 const RESTART_DELAY_MS = 1000;
 const ANSWER_TIMEOUT_MS = 20000;
+// A relay whose ICE stays "disconnected" this long is offered again: the backend worker holding it may be gone
+// (a new offer reaches whichever worker now holds the tab), and waiting for "failed" takes ICE ~30 s.
+const DISCONNECTED_RESTART_MS = 4000;
 // A relay-only peer that got no TURN candidate tries again after this long (the TURN server may come back).
 const NO_RELAY_RETRY_MS = 5000;
 // The model's video counts as live while the decoder made progress within this long.
@@ -98,6 +101,13 @@ class Relay {
     pc.onconnectionstatechange = () => {
       publish({ state: pc.connectionState });
       if (pc.connectionState === "failed") this.restart();
+      if (pc.connectionState === "disconnected") {
+        this.timers.push(
+          setTimeout(() => {
+            if (pc === this.pc && pc.connectionState === "disconnected") this.restart(0);
+          }, DISCONNECTED_RESTART_MS),
+        );
+      }
     };
     const channel = this.channel;
     channel.onopen = () => this.beat();

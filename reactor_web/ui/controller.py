@@ -21,7 +21,7 @@ import reflex as rx
 from reactor_web.client import ReactorError
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
 from reactor_web.protocol.schemas import FileRef
-from reactor_web.relay.tab import TabSession
+from reactor_web.relay.handle import TabHandle
 from reactor_web.ui.command_form import COMMAND_KEY, check, form_to_data
 from reactor_web.ui.control_specs import CommandControls, FieldControl, control_specs
 from reactor_web.ui.state import ReactorState
@@ -63,7 +63,7 @@ class CommandView:
     sent: str = ""
 
 
-async def upload_to_session(tab: TabSession, file: rx.UploadFile) -> FileRef:
+async def upload_to_session(tab: TabHandle, file: rx.UploadFile) -> FileRef:
     """Upload a file the page sent to this backend on to the tab's model session (raises ReactorError)."""
     content = await file.read()
     mime_type = file.headers.get("content-type") or None
@@ -168,12 +168,12 @@ class ControllerState(ReactorState):
         command = key.split("/", 1)[0]
         if not files:
             return
-        tab = self._tab()
-        tab.clear_refusals(command)  # a new attempt: the model's last word on the old one no longer applies
-        if self.status != "ready":
-            self._outcome(command, error=not_ready_text(self.status))
-            return
         try:
+            tab = await self._tab()
+            await tab.clear_refusals(command)  # a new attempt: the model's last word on the old one no longer applies
+            if self.status != "ready":
+                self._outcome(command, error=not_ready_text(self.status))
+                return
             ref = await upload_to_session(tab, files[0])
         except ReactorError as exc:
             self._outcome(command, error=error_text(exc))
@@ -185,8 +185,12 @@ class ControllerState(ReactorState):
     async def send(self, form: dict[str, Any]) -> None:
         """Send a command with the values its form holds now, unless the model's schema refuses them."""
         name = str(form.get(COMMAND_KEY, ""))
-        tab = self._tab()
-        caps = tab.capabilities()
+        try:
+            tab = await self._tab()
+            caps = await tab.capabilities()
+        except ReactorError as exc:
+            self._outcome(name, error=error_text(exc))
+            return
         if self.status != "ready" or caps is None:
             self._outcome(name, error=not_ready_text(self.status))
             return

@@ -5,7 +5,12 @@
 * ``REACTOR_RUNTIME_URL`` set: local mode against that runtime.
 * Neither: the app starts ``python -m reactor_web.runtime`` as a child process on a free port when the
   backend starts and stops it when the backend stops. A separate process keeps the model's rendering
-  and encoding off the backend's event loop (and its GIL), as a real GPU would be.
+  and encoding off the backend's event loop (and its GIL), as a real GPU would be. With several workers
+  (``REFLEX_REDIS_URL``) they share one runtime (:mod:`reactor_web.ui.shared_runtime`).
+
+With ``REFLEX_REDIS_URL`` set, each worker also joins the app's cluster (:mod:`reactor_web.relay.cluster`): a
+tab's events reach the worker holding its session wherever they land, and a worker that stops hands its tabs'
+GPU sessions over.
 """
 
 from __future__ import annotations
@@ -17,17 +22,36 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import reflex as rx
+from redis.exceptions import RedisError
+from reflex.utils.prerequisites import parse_redis_url
+from reflex.utils.token_manager import RedisTokenManager
 
 from reactor_web.client import PeerOptions, Reactor, fetch_jwt
+from reactor_web.relay.cluster import PREFIX, TAB_KEY_TTL_S, Cluster
 from reactor_web.relay.registry import tabs
 from reactor_web.relay.tab import TabSettings
 from reactor_web.runtime.process import RuntimeProcess
 from reactor_web.ui.settings import settings
+from reactor_web.ui.shared_runtime import shared_runtime
 
 logger = logging.getLogger(__name__)
 
 _runtime_url: str | None = settings.runtime_url
 _embedded: RuntimeProcess | None = None
+_app: rx.App | None = None
+
+
+def the_app() -> rx.App:
+    """The app ``reactor_web.ui.setup`` was given (its state is what the tabs' updates are written to)."""
+    if _app is None:
+        raise RuntimeError("reactor_web.ui.setup(app) was not called")
+    return _app
+
+
+def use_app(app: rx.App) -> None:
+    """Remember ``app`` (see :func:`the_app`)."""
+    global _app
+    _app = app
 
 
 def runtime_url() -> str:
@@ -35,6 +59,36 @@ def runtime_url() -> str:
     if _runtime_url is None:
         raise RuntimeError("the embedded runtime is not running (the app's lifespan did not start it)")
     return _runtime_url
+
+
+def keep_tokens_of_dead_workers(app: rx.App, cluster: Cluster) -> None:
+    """Let a page whose worker died keep its Reflex token, and so its state and its GPU session.
+
+    Reflex (0.10) gives a connecting page a new token, and so a new, empty state, when a socket record for its token
+    exists in Redis: it takes that for the same token open in a second tab. A worker killed outright leaves its
+    records behind, so every page it served would lose its session on reconnect. A record whose worker no longer
+    listens in the cluster is dropped first; a live duplicate still gets a new token. Uses the token manager's
+    private record API (Reflex is pinned)."""
+    manager = getattr(app.event_namespace, "_token_manager", None)
+    if not isinstance(manager, RedisTokenManager):
+        return
+    link = manager.link_token_to_sid
+    redis = cluster.redis
+
+    async def link_token_to_sid(token: str, sid: str) -> str | None:
+        try:
+            # Which cluster worker is this Reflex instance (its id changes when the worker forks).
+            await redis.set(f"{PREFIX}reflex:{manager.instance_id}", cluster.worker_id, ex=TAB_KEY_TTL_S)
+            record = await manager._fetch_socket_record(token)
+            if record is not None and record.instance_id != manager.instance_id:
+                worker = await redis.get(f"{PREFIX}reflex:{record.instance_id}")
+                if worker is not None and not await cluster.alive(worker):
+                    await manager.redis.delete(manager._get_redis_key(token))
+        except RedisError as exc:
+            logger.warning("cannot check token %s's previous worker: %s", token[:8], exc)
+        return await link(token, sid)
+
+    manager.link_token_to_sid = link_token_to_sid  # type: ignore[method-assign]
 
 
 def tab_settings() -> TabSettings:
@@ -66,34 +120,30 @@ def embedded_runtime() -> RuntimeProcess | None:
 
 @contextlib.asynccontextmanager
 async def model_endpoint() -> AsyncIterator[None]:
-    """Reflex lifespan task: own the embedded runtime (if needed) and every tab's session; pre-warm the client."""
+    """Reflex lifespan task: own the embedded runtime (if needed) and every tab's session; pre-warm the client;
+    with Redis, join the app's other workers."""
     global _runtime_url, _embedded
-    process: RuntimeProcess | None = None
+    redis_url = parse_redis_url()
+    cluster = Cluster(redis_url) if redis_url else None
     # What the first Connect would otherwise pay; the runtime starts meanwhile.
     prewarm = asyncio.create_task(asyncio.to_thread(Reactor.prewarm))
-    if settings.runtime_url is None and not settings.production:
-        process = RuntimeProcess()
-        await asyncio.to_thread(process.start)
-        _runtime_url, _embedded = process.url, process
-        logger.info("embedded runtime serving %s at %s", settings.model_name, process.url)
-    await prewarm
-    try:
-        yield
-    finally:
-        await tabs.close_all()
-        if process is not None:
-            await asyncio.to_thread(process.stop)
-            _runtime_url, _embedded = None, None
-
-
-def setup(app: rx.App) -> rx.App:
-    """Set a Reflex app up for the components: call once, after ``app = rx.App(...)``.
-
-    Registers :func:`model_endpoint` as the app's lifespan task: with neither ``REACTOR_API_KEY`` nor
-    ``REACTOR_RUNTIME_URL`` set, it starts the embedded runtime when the backend starts and stops it (and
-    every tab's session) when the backend stops. Settings are read from the environment (README,
-    "Settings"); a malformed one raises ``ValueError`` naming the variable when ``reactor_web.ui`` is
-    imported. Returns ``app``.
-    """
-    app.register_lifespan_task(model_endpoint)
-    return app
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.runtime_url is None and not settings.production:
+            if redis_url and cluster is not None:
+                _runtime_url = await stack.enter_async_context(shared_runtime(redis_url, cluster.worker_id))
+            else:
+                process = RuntimeProcess()
+                await asyncio.to_thread(process.start)
+                _runtime_url, _embedded = process.url, process
+                stack.push_async_callback(asyncio.to_thread, process.stop)
+            logger.info("embedded runtime serving %s at %s", settings.model_name, _runtime_url)
+        await prewarm
+        if cluster is not None:
+            await tabs.join(cluster)
+            keep_tokens_of_dead_workers(the_app(), cluster)
+            logger.info("backend worker %s joined the cluster at %s", cluster.worker_id, redis_url)
+        try:
+            yield
+        finally:
+            await tabs.close_all()
+            _embedded = None

@@ -16,10 +16,11 @@ from typing import Any, TypedDict, cast
 import reflex as rx
 
 from reactor_web.client import ReactorError
+from reactor_web.relay.handle import TabHandle
 from reactor_web.relay.peer import OfferError, RelayOffer
 from reactor_web.relay.registry import tabs
-from reactor_web.relay.tab import TabSession
-from reactor_web.ui.embedded import tab_settings
+from reactor_web.relay.tab import TabSession, TabSettings
+from reactor_web.ui.embedded import tab_settings, the_app
 from reactor_web.ui.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -156,7 +157,8 @@ class ReactorState(rx.State):
     refusals: dict[str, str] = {}
     #: The model's own state, from its latest ``state_update`` message (empty until it sends one).
     model_state: dict[str, Any] = {}
-    _pumping: bool = False
+    #: The GPU leg's stats samples of the last minute (what the stats panel charts), oldest first.
+    _stats_samples: list[dict[str, Any]] = []
 
     def on_message(self, message: Any) -> None:
         """Called for every application message from the model (the JS SDK's ``useReactorMessage``).
@@ -169,69 +171,37 @@ class ReactorState(rx.State):
 
     # -- the tab's session -----------------------------------------------------------------------
 
-    def _tab(self) -> TabSession:
-        token = self.router.session.client_token
-        tab = tabs.get(token)
-        if tab is None or tab.closed:
-            # A new tab session (first use, or after the last one was released) starts with this tab's choices.
-            tab = tabs.open(token, dataclasses.replace(tab_settings(), auto_retry=self.auto_retry))
-            tab.set_webcam_wanted(self.webcam_publish)
-        return tab
+    async def _tab(self) -> TabHandle:
+        """This tab's session: on this worker, or forwarded to the worker that holds it (several workers)."""
 
-    def _ensure_pump(self) -> Any:
-        if self._pumping:
-            return None
-        self._pumping = True
-        return ReactorState.pump
+        def new_tab() -> tuple[TabSettings, bool]:
+            # A new tab session (first use, after the last one was released, or taken over from a worker that is
+            # gone) starts with this tab's choices.
+            return dataclasses.replace(tab_settings(), auto_retry=self.auto_retry), self.webcam_publish
+
+        return await tabs.handle(self.router.session.client_token, new_tab)
 
     @rx.event
-    async def relay_offer(self, offer: str) -> Any:
+    async def relay_offer(self, offer: str) -> None:
         """The page's relay peer offers (on load, and again after a network failure)."""
-        parsed: RelayOffer | None = None
+        offer_id: Any = None
         try:
-            parsed = RelayOffer.parse(offer)
-            sdp = await self._tab().accept_offer(parsed)
-            self.relay_answer = json.dumps({"id": parsed.id, "sdp": sdp})
-        except OfferError as exc:
-            logger.warning("bad relay offer: %s", exc)
+            offer_id = RelayOffer.parse(offer).id
+            tab = await self._tab()
+            sdp = await tab.accept_offer(offer)
+            self.relay_answer = json.dumps({"id": offer_id, "sdp": sdp})
+        except (OfferError, ReactorError) as exc:
+            logger.warning("relay offer refused: %s", exc)
             # The id lets the page tell a refusal of its current offer from an old one, and offer again.
-            self.relay_answer = json.dumps({"id": parsed.id if parsed else None, "error": str(exc)})
-            return None
-        pump = self._ensure_pump()
+            self.relay_answer = json.dumps({"id": offer_id, "error": str(exc)})
+            return
         if settings.auto_connect and self.status == "disconnected":
-            self._tab().connect()
-        return pump
-
-    @rx.event(background=True)
-    async def pump(self) -> None:
-        """Carry the tab session's updates into this tab's state until the session closes."""
-        async with self:
-            tab = self._tab()
-        try:
-            while True:
-                update = await tab.inbox.next()
-                async with self:
-                    for name, value in update.fields.items():
-                        setattr(self, name, value)
-                    if update.messages:
-                        await self._deliver(update.messages)
-                    if update.closed:
-                        # Decided under the state lock, which a re-offer's handler also holds: either it already
-                        # made the tab's next session (carry on with it) or it will start a new pump.
-                        following = tabs.get(self.router.session.client_token)
-                        if following is None or following.closed:
-                            self._pumping = False
-                            return
-                        tab = following
-        except BaseException:
-            async with self:
-                self._pumping = False
-            raise
+            await tab.connect()
 
     async def _deliver(self, messages: list[Any]) -> None:
-        """Add ``messages`` to ``messages`` and hand each to every ``on_message`` override (inside ``async with``).
+        """Add ``messages`` to ``messages`` and hand each to every ``on_message`` override.
 
-        The pump runs on the ``ReactorState`` instance, so overrides are reached through their own states."""
+        The pump writes the ``ReactorState`` instance, so overrides are reached through their own states."""
         receivers = [await self.get_state(sub) for sub in _overriding_states(ReactorState)]
         for message in messages:
             self.messages = [*self.messages, message][-MAX_MESSAGES:]
@@ -241,37 +211,42 @@ class ReactorState(rx.State):
                 except Exception:
                     logger.exception("%s.on_message failed", type(receiver).__name__)
 
+    async def _run(self, op: str, *args: Any) -> None:
+        """Run a tab operation; an error in it (the tab's owner unreachable) becomes ``last_error``."""
+        try:
+            tab = await self._tab()
+            await getattr(tab, op)(*args)
+        except ReactorError as exc:
+            self.last_error = error_info(exc)
+
     @rx.event
-    def connect(self) -> Any:
+    async def connect(self) -> None:
         """Start this tab's model session (JS ``connect()``); returns at once, ``status`` follows
         (connecting → waiting → ready). Failures land in ``last_error``; does nothing unless disconnected."""
         self.last_error = None
-        self._tab().connect()
-        return self._ensure_pump()
+        await self._run("connect")
 
     @rx.event
-    def disconnect(self) -> None:
+    async def disconnect(self) -> None:
         """Stop the model session (JS ``disconnect()``): the GPU session is released, ``status`` → disconnected."""
-        self._tab().disconnect()
+        await self._run("disconnect")
 
     @rx.event
-    def reconnect(self) -> Any:
+    async def reconnect(self) -> None:
         """A fresh connection to the same model session (JS ``reconnect()``), e.g. after a network failure."""
-        self._tab().reconnect()
-        return self._ensure_pump()
+        await self._run("reconnect")
 
     @rx.event
-    def retry_now(self) -> Any:
+    async def retry_now(self) -> None:
         """After a recoverable error: reconnect if the session survived, else connect anew (the Retry button)."""
         self.last_error = None
-        self._tab().retry()
-        return self._ensure_pump()
+        await self._run("retry")
 
     @rx.event
-    def set_auto_retry(self, enabled: bool) -> None:
+    async def set_auto_retry(self, enabled: bool) -> None:
         """Retry by itself after a recoverable failure (backoff 1, 2, 4… s, at least ``Retry-After``) or not."""
         self.auto_retry = enabled
-        self._tab().set_auto_retry(enabled)
+        await self._run("set_auto_retry", enabled)
 
     @rx.event
     async def send_command(self, command: str, data: dict[str, Any] | None = None) -> None:
@@ -279,16 +254,13 @@ class ReactorState(rx.State):
 
         Checked against the model's declared schema first; when not ready, for an unknown command or an invalid
         value nothing is sent and ``last_error`` says why (a ``ReactorError``'s code and message)."""
-        try:
-            await self._tab().send_command(command, data or {})
-        except ReactorError as exc:
-            self.last_error = error_info(exc)
+        await self._run("send_command", command, data or {})
 
     @rx.event
-    def set_webcam_publish(self, publish: bool) -> None:
+    async def set_webcam_publish(self, publish: bool) -> None:
         """Publish the page's camera (``webcam_stream``) to the model while ready, or stop publishing it."""
         self.webcam_publish = publish
-        self._tab().set_webcam_wanted(publish)
+        await self._run("set_webcam_wanted", publish)
 
     @rx.event
     def set_camera_state(self, camera_state: str) -> None:
@@ -325,3 +297,23 @@ class ReactorState(rx.State):
         if not self.last_error:
             return ""
         return f"{self.last_error.get('code')}: {self.last_error.get('message')}"
+
+
+async def pump(token: str, tab: TabSession) -> None:
+    """Carry ``tab``'s updates into the page state of tab ``token`` until the tab closes.
+
+    Runs on the worker that holds the tab's session, as the registry's task; Reflex routes the state change to
+    whichever worker holds the page's websocket. A page that is gone (no websocket) is skipped, not waited on."""
+    while True:
+        update = await tab.inbox.next()
+        try:
+            async with the_app().modify_state(rx.BaseStateToken(ident=token, cls=ReactorState)) as root:
+                state = await root.get_state(ReactorState)
+                for name, value in update.fields.items():
+                    setattr(state, name, value)
+                if update.messages:
+                    await state._deliver(update.messages)
+        except Exception:
+            logger.exception("could not update tab %s's state", token[:8])
+        if update.closed:
+            return

@@ -2,7 +2,7 @@
 timings, and the browser leg's stats.
 
 Two legs, two sources: the GPU leg's stats come from the backend's client every 2 s (``ReactorState.stats``,
-history in :attr:`TabSession.stats_history`); the browser leg's from the page's own ``getStats`` via the
+history in the state, so any worker can render it); the browser leg's from the page's own ``getStats`` via the
 relay heartbeat (``ReactorState.browser_stats``). Everything is formatted here, in the backend.
 """
 
@@ -15,7 +15,6 @@ from typing import Any
 
 import reflex as rx
 
-from reactor_web.relay.registry import tabs
 from reactor_web.ui.state import ReactorState
 
 
@@ -91,11 +90,8 @@ def chart_point(stats: dict[str, Any]) -> dict[str, Any]:
 class StatsState(ReactorState):
     @rx.var
     def stats_history(self) -> list[dict[str, Any]]:
-        """The last minute of samples; recomputed with every new ``stats`` (which the session sends with each)."""
-        if not self.stats:
-            return []
-        tab = tabs.get(self.router.session.client_token)
-        return [chart_point(s) for s in tab.stats_history] if tab is not None else []
+        """The last minute of samples, as the chart plots them (the session sends them with each ``stats``)."""
+        return [chart_point(s) for s in self._stats_samples]
 
     @rx.var
     def gpu_rows(self) -> list[StatRow]:

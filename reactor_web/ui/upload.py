@@ -15,7 +15,7 @@ from reflex_base.vars.object import ObjectVar
 from reflex_base.vars.sequence import ArrayVar
 
 from reactor_web.client import ReactorError
-from reactor_web.relay.tab import TabSession
+from reactor_web.relay.handle import TabHandle
 from reactor_web.ui.command_form import check, pending_ref
 from reactor_web.ui.controller import error_text, not_ready_text, upload_to_session
 from reactor_web.ui.state import ReactorState
@@ -60,16 +60,21 @@ class ImageUploadState(ReactorState):
         if math.isfinite(opacity):
             self.opacity = opacity
 
-    def _new_attempt(self) -> TabSession:
+    async def _new_attempt(self) -> TabHandle:
+        """A new try: the model's last word on the previous one no longer applies. Raises ReactorError."""
         self.attempt_error = ""
-        tab = self._tab()
-        tab.clear_refusals(SET_IMAGE, CLEAR_IMAGE)
+        tab = await self._tab()
+        await tab.clear_refusals(SET_IMAGE, CLEAR_IMAGE)
         return tab
 
     @rx.event
-    def reject_files(self, names: list[str]) -> None:
+    async def reject_files(self, names: list[str]) -> None:
         """The drop zone refused files that are not images (their names, read in the page)."""
-        self._new_attempt()
+        try:
+            await self._new_attempt()
+        except ReactorError as exc:
+            self.attempt_error = error_text(exc)
+            return
         shown = ", ".join(str(name)[:80] for name in names[:3] if isinstance(name, str) and name)
         self.attempt_error = f"{shown or 'The file'} is not an image: {CHOOSE_IMAGE}"
 
@@ -78,25 +83,25 @@ class ImageUploadState(ReactorState):
         """Upload the dropped image to the model session and set it with ``set_image``."""
         if not files:  # the drop zone refused them all: ``reject_files`` says why
             return
-        tab = self._new_attempt()
-        if self.status != "ready":
-            self.attempt_error = not_ready_text(self.status)
-            return
-        file = files[0]
-        mime_type = file.headers.get("content-type") or "application/octet-stream"
-        if not mime_type.startswith("image/"):
-            self.attempt_error = f"{file.name or 'The file'} is not an image ({mime_type}): {CHOOSE_IMAGE}"
-            return
-        caps = tab.capabilities()
-        planned = {
-            "image": pending_ref(file.name or "image", mime_type, file.size or 0),
-            "opacity": self.opacity,
-        }
-        problem = check(caps, SET_IMAGE, planned) if caps is not None else not_ready_text(self.status)
-        if problem is not None:
-            self.attempt_error = problem
-            return
         try:
+            tab = await self._new_attempt()
+            if self.status != "ready":
+                self.attempt_error = not_ready_text(self.status)
+                return
+            file = files[0]
+            mime_type = file.headers.get("content-type") or "application/octet-stream"
+            if not mime_type.startswith("image/"):
+                self.attempt_error = f"{file.name or 'The file'} is not an image ({mime_type}): {CHOOSE_IMAGE}"
+                return
+            caps = await tab.capabilities()
+            planned = {
+                "image": pending_ref(file.name or "image", mime_type, file.size or 0),
+                "opacity": self.opacity,
+            }
+            problem = check(caps, SET_IMAGE, planned) if caps is not None else not_ready_text(self.status)
+            if problem is not None:
+                self.attempt_error = problem
+                return
             ref = await upload_to_session(tab, file)
             await tab.send_command(SET_IMAGE, {"image": ref, "opacity": self.opacity})
         except ReactorError as exc:
@@ -105,11 +110,11 @@ class ImageUploadState(ReactorState):
     @rx.event
     async def clear_image(self) -> None:
         """Remove the image (``clear_image``); the name goes once the model confirms."""
-        tab = self._new_attempt()
-        if self.status != "ready":
-            self.attempt_error = not_ready_text(self.status)
-            return
         try:
+            tab = await self._new_attempt()
+            if self.status != "ready":
+                self.attempt_error = not_ready_text(self.status)
+                return
             await tab.send_command(CLEAR_IMAGE, {})
         except ReactorError as exc:
             self.attempt_error = error_text(exc)
