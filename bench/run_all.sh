@@ -21,6 +21,7 @@ if [ "${1:-}" = "--quick" ]; then
     "throughput.py --seconds 3 --rounds 1 --max-tabs 3"
     "command_rtt.py --clicks 10"
     "click_to_video.py --rounds 1 --clicks 3"
+    "workers.py --clicks 2 --pings 5"
     "soak.py --minutes 1 --tabs 2 --stream-seconds 3 --warmup-cycles 1"
   )
 else
@@ -31,6 +32,7 @@ else
     "throughput.py --seconds 10 --rounds 3"
     "command_rtt.py --clicks 50 --rounds 2"
     "click_to_video.py --rounds 2 --clicks 10"
+    "workers.py --clicks 5 --pings 20"
     "soak.py --minutes $SOAK_MINUTES"
   )
 fi

@@ -66,6 +66,8 @@ def forwarded(page: Page, redis_url: str) -> bool:
 @contextlib.contextmanager
 def deployment(kind: str, runtime_url: str, tmp: Path) -> Iterator[tuple[str, str | None]]:
     env = {"REACTOR_RUNTIME_URL": runtime_url}
+    for folder in ("redis3", "redis2", "backends"):
+        (tmp / folder).mkdir(exist_ok=True)
     if kind == "1 worker":
         with served_dashboard(runtime_url, tmp / "reflex-1.log") as url:
             yield url, None
