@@ -9,10 +9,10 @@ itself routes the owner's state updates to whichever worker holds the websocket 
 When the owner is gone (stopped, killed), the next worker to get one of the tab's events takes the tab over with
 an atomic compare-and-set of its owner and resumes the GPU session by id from the tab's resume point.
 
-Redis keys (prefix ``reactor_web:``): ``worker:{id}`` exists while the worker lives (it expires
-:data:`LIVENESS_TTL_S` after the worker's last beat); ``tab:{token}`` is a hash ``owner`` (worker id),
-``resume`` (the session's :class:`~reactor_web.client.ResumePoint` as JSON, once known). Channels:
-``rpc:{id}`` carries requests to a worker and the answers to the requests it sent.
+Redis keys (prefix ``reactor_web:``): ``tab:{token}`` is a hash ``owner`` (worker id), ``resume`` (the session's
+:class:`~reactor_web.client.ResumePoint` as JSON, once known). Channels: ``rpc:{id}`` carries requests to a worker
+and the answers to the requests it sent; a worker is alive while it listens there (Redis drops a killed process's
+subscription as soon as its connection closes).
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ from reactor_web.tasks import OwnedTasks
 logger = logging.getLogger(__name__)
 
 PREFIX = "reactor_web:"
-#: A worker that has not beaten for this long counts as dead (it beats every third of it).
-LIVENESS_TTL_S = 3.0
 #: How long a forwarded operation may take at the owner (a connect returns at once; an offer waits for ICE
 #: gathering; an upload carries the file) before the caller reports the owner as unresponsive.
 CALL_TIMEOUT_S = 20.0
@@ -87,6 +85,7 @@ class Cluster:
 
     def __init__(self, redis_url: str, *, worker_id: str | None = None) -> None:
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
+        self.redis_url = redis_url
         self._redis: Redis = Redis.from_url(redis_url, decode_responses=True)
         self._claim = self._redis.register_script(_CLAIM)
         self._release = self._redis.register_script(_RELEASE)
@@ -108,36 +107,20 @@ class Cluster:
         return f"{PREFIX}tab:{token}"
 
     async def start(self, serve: Serve) -> None:
-        """Beat, and answer other workers' requests with ``serve``; returns once both run."""
+        """Answer other workers' requests with ``serve``; returns once this worker listens (counts as alive)."""
         self._serve = serve
-        await self._beat_once()
-        self._tasks.spawn(self._beat())
         self._tasks.spawn(self._listen())
         await self._subscribed.wait()
 
     async def stop(self) -> None:
-        """Stop answering and beating; this worker counts as dead at once."""
+        """Stop answering; this worker counts as dead at once."""
         await self._tasks.cancel_all()
         for future in self._pending.values():
             future.cancel()
-        with contextlib.suppress(RedisError):
-            await self._redis.delete(f"{PREFIX}worker:{self.worker_id}")
         await self._redis.aclose()
 
-    async def _beat_once(self) -> None:
-        await self._redis.set(f"{PREFIX}worker:{self.worker_id}", "1", px=int(LIVENESS_TTL_S * 1000))
-
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(LIVENESS_TTL_S / 3)  # a heartbeat's period, not a wait for an outcome
-            try:
-                await self._beat_once()
-            except RedisError as exc:
-                logger.warning("cannot beat in Redis: %s", exc)
-
     async def alive(self, worker: str) -> bool:
-        """Whether ``worker`` listens for requests. Redis drops a killed process's subscription as soon as its
-        connection closes, so this knows at once, where the liveness key takes :data:`LIVENESS_TTL_S`."""
+        """Whether ``worker`` listens for requests."""
         counts = await self._redis.pubsub_numsub(self._channel(worker))
         return bool(counts and counts[0][1])
 
@@ -220,3 +203,9 @@ class Cluster:
         reply = {"id": message["id"], "answer": answer}
         with contextlib.suppress(RedisError):
             await self._redis.publish(self._channel(str(message["from"])), json.dumps(reply))
+
+
+async def live_workers(redis: Redis) -> set[str]:
+    """The ids of the workers that listen for requests now (on any host)."""
+    channels = await redis.pubsub_channels(f"{PREFIX}rpc:*")
+    return {str(channel).removeprefix(f"{PREFIX}rpc:") for channel in channels}

@@ -124,13 +124,13 @@ async def model_endpoint() -> AsyncIterator[None]:
     with Redis, join the app's other workers."""
     global _runtime_url, _embedded
     redis_url = parse_redis_url()
-    cluster = Cluster(redis_url) if redis_url else None
+    cluster = Cluster(redis_url) if redis_url else None  # several workers share tabs and one runtime
     # What the first Connect would otherwise pay; the runtime starts meanwhile.
     prewarm = asyncio.create_task(asyncio.to_thread(Reactor.prewarm))
     async with contextlib.AsyncExitStack() as stack:
         if settings.runtime_url is None and not settings.production:
-            if redis_url and cluster is not None:
-                _runtime_url = await stack.enter_async_context(shared_runtime(redis_url, cluster.worker_id))
+            if cluster is not None:
+                _runtime_url = await stack.enter_async_context(shared_runtime(cluster.redis_url, cluster.worker_id))
             else:
                 process = RuntimeProcess()
                 await asyncio.to_thread(process.start)
@@ -141,9 +141,9 @@ async def model_endpoint() -> AsyncIterator[None]:
         if cluster is not None:
             await tabs.join(cluster)
             keep_tokens_of_dead_workers(the_app(), cluster)
-            logger.info("backend worker %s joined the cluster at %s", cluster.worker_id, redis_url)
+            logger.info("backend worker %s joined the cluster at %s", cluster.worker_id, cluster.redis_url)
         try:
             yield
         finally:
             await tabs.close_all()
-            _embedded = None
+            _runtime_url, _embedded = settings.runtime_url, None

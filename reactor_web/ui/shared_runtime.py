@@ -17,6 +17,7 @@ import httpx
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from reactor_web.relay.cluster import live_workers
 from reactor_web.runtime.process import RuntimeProcess
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ async def _renew(http: httpx.AsyncClient, url: str, seconds: float) -> bool:
         return False
 
 
-async def _elect(redis: Redis, http: httpx.AsyncClient, worker_id: str, args: list[str]) -> str:
+async def _elect(redis: Redis, http: httpx.AsyncClient, worker_id: str) -> str:
     """The shared runtime's URL, started here if no worker has a live one."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_TIMEOUT_S
@@ -46,7 +47,7 @@ async def _elect(redis: Redis, http: httpx.AsyncClient, worker_id: str, args: li
             return str(url)
         if await redis.set(LOCK_KEY, worker_id, nx=True, px=int(START_TIMEOUT_S * 1000)):
             try:
-                process = RuntimeProcess(args=[*args, "--lease", str(LEASE_S)], detached=True)
+                process = RuntimeProcess(args=["--lease", str(LEASE_S)], detached=True)
                 await asyncio.to_thread(process.start)
                 await redis.set(URL_KEY, process.url)
                 logger.info("shared embedded runtime started at %s", process.url)
@@ -73,7 +74,7 @@ async def shared_runtime(redis_url: str, worker_id: str) -> AsyncIterator[str]:
     redis = Redis.from_url(redis_url, decode_responses=True)
     async with httpx.AsyncClient(timeout=5.0) as http:
         try:
-            url = await _elect(redis, http, worker_id, [])
+            url = await _elect(redis, http, worker_id)
             keeper = asyncio.get_running_loop().create_task(_keep(http, url))
             try:
                 yield url
@@ -82,15 +83,8 @@ async def shared_runtime(redis_url: str, worker_id: str) -> AsyncIterator[str]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await keeper
                 with contextlib.suppress(RedisError):
-                    if not await _others_alive(redis, worker_id):
+                    if not await live_workers(redis) - {worker_id}:
                         await _renew(http, url, 0)
                         await redis.delete(URL_KEY)
         finally:
             await redis.aclose()
-
-
-async def _others_alive(redis: Redis, worker_id: str) -> bool:
-    async for key in redis.scan_iter(match="reactor_web:worker:*"):
-        if not str(key).endswith(f":{worker_id}"):
-            return True
-    return False
