@@ -322,22 +322,22 @@ class Reactor(CommandsMixin):
         protocol = (session.selected_transport or {}).get("protocol")
         if protocol != "webrtc":
             raise ProtocolError(f"Unsupported transport protocol: {protocol}")
+        await self._take_descriptor(coordinator, session)
+        await self._open_transport(reoffer=False)
+
+    async def _take_descriptor(self, coordinator: Coordinator, session: SessionResponse) -> None:
+        """The session is ready: its descriptor and capabilities are this client's now."""
         self._session = session
         self._capabilities = await coordinator.complete_capabilities(session)
         self._emit("capabilities_received", self._capabilities)
         self._session_ms = (time.monotonic() - self._started_at) * 1000
-        await self._open_transport(reoffer=False)
 
     async def _resume_flow(self, token: str | None, point: ResumePoint) -> None:
         coordinator = await self._open_api(token)
         self._on_session_created(point.session_id)
         session = await coordinator.poll_session(point.session_id, self._on_session_info)
-        self._session = session
-        self._capabilities = await coordinator.complete_capabilities(session)
-        self._emit("capabilities_received", self._capabilities)
-        self._session_ms = (time.monotonic() - self._started_at) * 1000
-        assert self._api is not None
-        self._signalling = resumed_signalling(self._api, point)
+        await self._take_descriptor(coordinator, session)
+        self._signalling = resumed_signalling(coordinator.api, point)
         self._flow = point.flow
         await self._open_transport(reoffer=True)
 

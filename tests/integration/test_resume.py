@@ -26,6 +26,20 @@ async def sessions(url: str) -> int:
         return int((await http.get(f"{url}/health")).json()["sessions"])
 
 
+async def resumed(url: str, point: ResumePoint) -> tuple[Reactor, Recorder]:
+    """A new client that has taken the session at ``point`` over and reached ``ready`` on it."""
+    reactor = Reactor("reactor-web-demo", local=True, api_url=url)
+    recorder = Recorder(reactor)
+    try:
+        await reactor.resume(point)
+        await recorder.wait_status("ready")
+    except BaseException:
+        await reactor.aclose()
+        raise
+    assert reactor.get_session_id() == point.session_id
+    return reactor, recorder
+
+
 async def test_a_second_client_resumes_a_session_whose_first_client_still_holds_it(runtime_url: str) -> None:
     # The first client is left as a killed worker leaves it: its peer connection still open at the runtime,
     # holding the camera's publisher slot.
@@ -37,12 +51,8 @@ async def test_a_second_client_resumes_a_session_whose_first_client_still_holds_
     assert point is not None and point.flow == "connections" and point.connection_id is not None
     assert ResumePoint.from_dict(point.to_dict()) == point
 
-    second = Reactor("reactor-web-demo", local=True, api_url=runtime_url)
-    recorder = Recorder(second)
+    second, recorder = await resumed(runtime_url, point)
     try:
-        await second.resume(point)
-        await recorder.wait_status("ready")
-        assert second.get_session_id() == point.session_id
         assert await sessions(runtime_url) == 1  # the same session, no second one
         # The re-offer replaced the first client's connection, so its camera slot is free for the second's.
         await second.publish_track("webcam", SolidColourTrack(green))
@@ -62,14 +72,8 @@ async def test_detach_keeps_the_session_for_a_successor(runtime_url: str) -> Non
     await first.detach()
     assert first.status == "disconnected" and first.get_session_id() is None
     assert await sessions(runtime_url) == 1
-    second = Reactor("reactor-web-demo", local=True, api_url=runtime_url)
-    recorder = Recorder(second)
-    try:
-        await second.resume(point)
-        await recorder.wait_status("ready")
-        assert second.get_session_id() == point.session_id
-    finally:
-        await second.aclose()
+    second, _ = await resumed(runtime_url, point)
+    await second.aclose()
 
 
 async def test_resuming_a_session_that_ended_fails_clearly(runtime_url: str) -> None:
