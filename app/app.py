@@ -9,12 +9,15 @@ from reflex_components_core.core.banner import has_connection_errors
 
 import reactor_web.ui
 from reactor_web.ui import (
+    PUBLISH_MICROPHONE,
     PUBLISH_WEBCAM,
     ReactorState,
     image_upload,
+    microphone,
     reactor_controller,
     reactor_provider,
     reactor_view,
+    recorder,
     stats_panel,
     webcam_stream,
 )
@@ -34,6 +37,27 @@ class DashboardState(ReactorState):
     brightness: int = 50
     #: The view shows live video (frames arriving), as the view reports it.
     video_live: bool = False
+    #: Play the model's audio with its video.
+    sound: bool = True
+
+    @rx.event
+    def set_sound(self, sound: bool) -> None:
+        """The Sound switch."""
+        self.sound = sound
+
+    @rx.var
+    def muted(self) -> bool:
+        """The main view's ``muted``: the Sound switch is off."""
+        return not self.sound
+
+    @rx.var
+    def model_hears(self) -> str:
+        """What the model reports of the microphone (its ``state_update``'s ``mic_level`` and ``mic_pitch_hz``)."""
+        level, pitch = self.model_state.get("mic_level"), self.model_state.get("mic_pitch_hz")
+        if not isinstance(level, int | float) or isinstance(level, bool):
+            return "The model reports no microphone level."
+        heard = f"The model hears level {level:.2f}"
+        return f"{heard} at {pitch:.0f} Hz" if isinstance(pitch, int | float) and pitch else heard
 
     @rx.event
     def set_video_live(self, live: bool) -> None:
@@ -198,6 +222,59 @@ def webcam_panel() -> rx.Component:
     )
 
 
+def microphone_panel() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text("Microphone", weight="bold"),
+            rx.spacer(),
+            rx.text("Publish", size="2"),
+            rx.switch(
+                checked=ReactorState.microphone_publish,
+                on_change=ReactorState.set_microphone_publish,
+                id="microphone-publish",
+            ),
+            width="100%",
+            align="center",
+        ),
+        refusal(PUBLISH_MICROPHONE, "microphone-publish-error"),
+        microphone(width="100%", id="microphone"),
+        rx.text(DashboardState.model_hears, size="1", color_scheme="gray", id="model-hears"),
+        width="100%",
+    )
+
+
+def media_tools() -> rx.Component:
+    """The model's second view, the Sound switch, the clip recorder and the screenshot button."""
+    return rx.hstack(
+        reactor_view(
+            track="edges_video",
+            width="240px",
+            style={"aspectRatio": "16 / 9", "borderRadius": "6px"},
+            id="edges-view",
+        ),
+        rx.vstack(
+            rx.hstack(
+                rx.text("Sound", size="2"),
+                rx.switch(checked=DashboardState.sound, on_change=DashboardState.set_sound, id="sound-switch"),
+                align="center",
+                spacing="2",
+            ),
+            recorder(audio_track="main_audio", id="recorder"),
+            rx.button(
+                "Screenshot",
+                on_click=ReactorState.screenshot("main_video"),
+                disabled=ReactorState.status != "ready",
+                variant="soft",
+                id="screenshot-button",
+            ),
+            spacing="2",
+        ),
+        width="100%",
+        spacing="4",
+        align="start",
+    )
+
+
 def message_list() -> rx.Component:
     def row(message: Any) -> rx.Component:
         return rx.code(message.to_string(), size="1", class_name="message-row", width="100%")
@@ -237,6 +314,8 @@ def index() -> rx.Component:
                 rx.grid(
                     rx.vstack(
                         reactor_view(
+                            audio_track="main_audio",
+                            muted=DashboardState.muted,
                             on_live_change=DashboardState.set_video_live,
                             width="100%",
                             style={"aspectRatio": "16 / 9", "borderRadius": "10px"},
@@ -244,10 +323,11 @@ def index() -> rx.Component:
                         ),
                         rx.hstack(controls(), rx.spacer(), auto_retry_switch(), width="100%", align="center"),
                         brightness_control(),
+                        media_tools(),
                         width="100%",
                         spacing="4",
                     ),
-                    rx.vstack(webcam_panel(), message_list(), width="100%", spacing="4"),
+                    rx.vstack(webcam_panel(), microphone_panel(), message_list(), width="100%", spacing="4"),
                     columns=rx.breakpoints(initial="1", md="2"),
                     spacing="6",
                     width="100%",

@@ -34,7 +34,7 @@ from reactor_web._aiortc import PeerOptions, create_peer_connection, negotiated_
 from reactor_web._encoded import EncodedHub
 from reactor_web.ice import host_addresses_from_env
 from reactor_web.protocol.stamp import age_ms, draw_stamp, read_stamp
-from reactor_web.relay.peer import BrowserPeer, RelayOffer
+from reactor_web.relay.peer import BrowserPeer, RelayOffer, RelayTrack
 
 RESOLUTIONS = [(640, 360), (1280, 720)]
 #: Issue 14: the relay adds at most this much latency (median) with encoded passthrough.
@@ -117,11 +117,13 @@ async def run_relayed(width: int, height: int, seconds: float, options: PeerOpti
             backend_video = next(t for t in backend.getTransceivers() if t.receiver.track is pixels)
             encoded = EncodedHub("gpu", negotiated_codec(backend_video))
             tap_encoded_frames(backend_video, encoded, lambda: False)
-            relay.set_model_source(None, encoded)
+            relay.set_source("main_video", "video", None, encoded)
         else:
-            relay.set_model_source(pixels, None)
+            relay.set_source("main_video", "video", pixels, None)
         await page.setLocalDescription(await page.createOffer())
-        offer = RelayOffer(page.localDescription.sdp, page_model.mid, None)
+        offer = RelayOffer(
+            page.localDescription.sdp, (RelayTrack("main_video", "video", "recvonly", str(page_model.mid)),)
+        )
         answer = await relay.accept_offer(offer)
         await page.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         assert relay.relay_mode == mode, f"asked for {mode}, the relay chose {relay.relay_mode}"

@@ -16,9 +16,14 @@ aiortc's and most tracks' own queues are unbounded.
 Frames are shared by every view of a hub, so nobody may modify them. The one exception is made where a
 frame is still exclusively owned: a hub created with ``restamp=True`` reads a remote track directly (it
 is the frame's first holder) and stamps each video frame with its arrival time on the process-wide media
-clock (:data:`VIDEO_CLOCK_RATE` ticks of ``time.monotonic()``) before any view sees it. So an encoder fed
-by a view gets monotonic timestamps even when the hub's source changes (a reconnect, a page reload),
-without any consumer rewriting a shared frame.
+clock (:data:`VIDEO_CLOCK_RATE` ticks of ``time.monotonic()``) before any view sees it; audio frames get
+contiguous sample timestamps (``time_base`` 1/sample rate) that move on to the same clock after a gap of
+more than :data:`AUDIO_GAP_S` (a reconnect). So an encoder fed by a view gets monotonic timestamps even
+when the hub's source changes (a reconnect, a page reload), without any consumer rewriting a shared frame.
+
+**Audio delay bound.** A view holds at most :data:`AUDIO_MAX_FRAMES` audio frames: a consumer that falls
+behind loses the oldest, so audio through a view is never more than that much (200 ms of 20 ms frames)
+behind its source.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av import VideoFrame
+from av import AudioFrame, VideoFrame
 from av.frame import Frame
 
 logger = logging.getLogger(__name__)
@@ -39,9 +44,11 @@ logger = logging.getLogger(__name__)
 #: RTP clock rate of every video codec aiortc speaks (RFC 3551); aiortc's video timestamps and jitter use it.
 VIDEO_CLOCK_RATE = 90_000
 VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK_RATE)
-#: Frames a view keeps: video the newest only; audio ~1 s of 20 ms frames.
+#: Frames a view keeps: video the newest only; audio 200 ms of 20 ms frames (the most it can fall behind).
 VIDEO_MAX_FRAMES = 1
-AUDIO_MAX_FRAMES = 50
+AUDIO_MAX_FRAMES = 10
+#: A pause in a restamped audio source longer than this (seconds) moves its timestamps on to the media clock.
+AUDIO_GAP_S = 0.1
 
 #: A hub counts as read (:meth:`FrameHub.demanded`) while a view waits in ``recv()``, and this long (seconds)
 #: after a view last read: what a decoder that runs only for readers needs to know.
@@ -95,7 +102,8 @@ class FrameHub:
         self.frames_received = 0
         self.started_at = time.monotonic()
         self.first_frame_at: float | None = None
-        self._restamp = restamp and kind == "video"
+        self._restamp = restamp
+        self._next_audio_pts: tuple[int, int] | None = None  # (sample rate, pts of the next audio frame)
         self._ends_with_source = ends_with_source
         self._views: list[FrameView] = []
         self._source: MediaStreamTrack | None = None
@@ -150,8 +158,20 @@ class FrameHub:
         if self._restamp and isinstance(frame, VideoFrame):
             frame.pts = media_clock()
             frame.time_base = VIDEO_TIME_BASE
+        elif self._restamp and isinstance(frame, AudioFrame) and frame.sample_rate > 0:
+            self._restamp_audio(frame)
         for view in self._views:
             view._push(frame)
+
+    def _restamp_audio(self, frame: AudioFrame) -> None:
+        rate = frame.sample_rate
+        now = round((time.monotonic() - _CLOCK_ORIGIN) * rate)
+        last = self._next_audio_pts
+        # Contiguous while the source keeps up (arrival jitter is not a gap); on to the clock after a real gap.
+        pts = last[1] if last is not None and last[0] == rate and now - last[1] < AUDIO_GAP_S * rate else now
+        frame.pts = pts
+        frame.time_base = Fraction(1, rate)
+        self._next_audio_pts = (rate, pts + frame.samples)
 
     async def close(self) -> None:
         """Stop reading (the source itself is not stopped) and end every view; idempotent."""

@@ -37,6 +37,8 @@ class ErrorCode(StrEnum):
     UPLOAD_FAILED = "UPLOAD_FAILED"
     #: The server refused the file's size (HTTP 413).
     UPLOAD_TOO_LARGE = "UPLOAD_TOO_LARGE"
+    #: ``screenshot()``: no frame of that video track arrived (not connected, no such track, or none in time).
+    NO_FRAME = "NO_FRAME"
 
 
 class ReactorError(Exception):

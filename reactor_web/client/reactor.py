@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import logging
 import time
 from types import TracebackType
 from typing import Any
 
+import av
 import httpx
+from aiortc.mediastreams import MediaStreamError
+from PIL import Image
 
 from reactor_web._aiortc import PeerOptions, default_peer_options
 from reactor_web._encoded import EncodedHub
@@ -56,6 +60,15 @@ from reactor_web.protocol.schemas import IceServer, SessionResponse
 from reactor_web.tasks import OwnedTasks
 
 logger = logging.getLogger(__name__)
+
+#: How long ``screenshot()`` waits for a frame (a keyframe is asked for; at 30 fps one comes within ~0.1 s).
+SCREENSHOT_TIMEOUT_S = 5.0
+
+
+def _png(frame: av.VideoFrame) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(frame.to_ndarray(format="rgb24")).save(out, format="PNG")
+    return out.getvalue()
 
 
 class Reactor(CommandsMixin):
@@ -159,6 +172,27 @@ class Reactor(CommandsMixin):
         transport = self._transport
         feed = transport.feeds.get(name) if transport is not None else None
         return feed.encoded if feed is not None else None
+
+    async def screenshot(self, track: str = MAIN_VIDEO_TRACK, *, timeout_s: float = SCREENSHOT_TIMEOUT_S) -> bytes:
+        """The next frame of received video track ``track``, as PNG bytes (the track's own size). The feed decodes
+        for it (from the next keyframe, which it asks the GPU for) and stops again after. Not in the JS SDK.
+
+        Raises :class:`ReactorError` ``NO_FRAME`` when no such video track is received, or none of its frames
+        arrives within ``timeout_s`` seconds."""
+        transport = self._transport
+        feed = transport.feeds.get(track) if transport is not None else None
+        if feed is None or feed.kind != "video":
+            raise ReactorError(ErrorCode.NO_FRAME, f'No video track "{track}" is received now')
+        view = feed.subscribe()
+        try:
+            async with asyncio.timeout(timeout_s):
+                frame = await view.recv()
+        except (TimeoutError, MediaStreamError):
+            raise ReactorError(ErrorCode.NO_FRAME, f'No frame of "{track}" arrived in {timeout_s:g} s') from None
+        finally:
+            view.stop()
+        assert isinstance(frame, av.VideoFrame)  # a video feed yields video frames
+        return await asyncio.to_thread(_png, frame)
 
     @property
     def signalling(self) -> Flow | None:

@@ -63,3 +63,7 @@ TrackDirection = Literal["recvonly", "sendonly"]
 #: The main video track's name, as in the JS SDK's ``ReactorView`` default.
 MAIN_VIDEO_TRACK: Final = "main_video"
 WEBCAM_TRACK: Final = "webcam"
+#: The usual names of a model's audio output and microphone input (the JS SDK's ``audioTrack`` example is
+#: ``"main_audio"``); the components default to them.
+MAIN_AUDIO_TRACK: Final = "main_audio"
+MICROPHONE_TRACK: Final = "microphone"

@@ -37,6 +37,10 @@ async def _send_command(tab: TabSession, command: str, data: Any) -> None:
     await tab.send_command(command, _restored(data))
 
 
+async def _screenshot(tab: TabSession, track: str) -> str:
+    return base64.b64encode(await tab.screenshot(track)).decode("ascii")
+
+
 def _capabilities(tab: TabSession) -> dict[str, Any] | None:
     caps = tab.capabilities()
     return caps.to_dict() if caps is not None else None
@@ -51,9 +55,11 @@ OPS: dict[str, Callable[..., Any]] = {
     "retry": TabSession.retry,
     "set_auto_retry": TabSession.set_auto_retry,
     "set_webcam_wanted": TabSession.set_webcam_wanted,
+    "set_microphone_wanted": TabSession.set_microphone_wanted,
     "clear_refusals": lambda tab, keys: tab.clear_refusals(*keys),
     "send_command": _send_command,
     "upload_file": _upload_file,
+    "screenshot": _screenshot,
     "capabilities": _capabilities,
 }
 
@@ -146,13 +152,21 @@ class TabHandle:
         """Publish the page's camera whenever ready, or stop."""
         await self._call("set_webcam_wanted", wanted=wanted)
 
+    async def set_microphone_wanted(self, wanted: bool) -> None:
+        """Publish the page's microphone whenever ready, or stop."""
+        await self._call("set_microphone_wanted", wanted=wanted)
+
     async def clear_refusals(self, *keys: str) -> None:
-        """Forget earlier refusals of ``keys`` (command names, or ``publish:webcam``)."""
+        """Forget earlier refusals of ``keys`` (command names, or ``publish:<track>``)."""
         await self._call("clear_refusals", keys=list(keys))
 
     async def send_command(self, command: str, data: Any = None) -> None:
         """Send a command (JS ``sendCommand``); ``data`` a JSON object whose ``FileRef`` values are uploads."""
         await self._call("send_command", command=command, data=_plain(data))
+
+    async def screenshot(self, track: str) -> bytes:
+        """The model's current frame of video output ``track`` as PNG bytes; raises ReactorError ``NO_FRAME``."""
+        return base64.b64decode(await self._call("screenshot", track=track))
 
     async def upload_file(self, content: bytes, *, name: str | None, mime_type: str | None) -> FileRef:
         """Upload ``content`` to the session; returns the reference to put into a command (JS ``uploadFile``)."""

@@ -1,29 +1,33 @@
 """The browser leg: one aiortc peer connection per tab, between the page and this backend.
 
-The page offers two video transceivers, the model's video (which it receives) and its camera (which it
-sends), plus a ``relay`` data channel carrying a heartbeat. The peer holds hubs that outlive its peer
-connections: ``model_encoded`` and ``model_video`` (the GPU session's video, encoded and decoded; the tab
-sets their sources), and ``webcam`` and ``webcam_encoded`` (the page's camera, decoded and as the browser
-encoded it; the tab's GPU session publishes it, forwarding the encoded frames when the GPU leg's codec
-allows).
-Each peer connection sends its own view, owned by the peer and ended with that connection, so a re-offer
-(a page reload) closing the old connection leaves the hubs, and the next connection's video, untouched.
+The page offers one m-section per model track it wants (``RelayOffer.tracks``: the model's outputs it
+receives, its camera and microphone it sends, video or audio, named as the model's capabilities name
+them), plus a ``relay`` data channel carrying a heartbeat. The peer holds hubs that outlive its peer
+connections, one per track name: for each model output (:meth:`BrowserPeer.set_source`) the GPU
+session's frames, decoded and (video) as encoded there; for each page input (:meth:`BrowserPeer.input`)
+the page's frames, decoded and (video) as the browser encoded them, for the tab's GPU session to
+publish. Each peer connection sends its own views, owned by the peer and ended with that connection, so
+a re-offer (a page reload, or a page that now wants another track) closing the old connection leaves
+the hubs, and the next connection's media, untouched.
 
-**Relay mode.** When the GPU's video codec is the one the page's connection negotiated (VP8 or H.264), the
-connection sends a :class:`~reactor_web._encoded.PacketView` of ``model_encoded``: the GPU's frames as they
-were encoded, never decoded here (``passthrough``). The page's keyframe requests (PLI/FIR), a new page
-connection and a GPU reconnect each ask the GPU for a keyframe. Otherwise (another codec, or no encoded
-source) it sends a view of ``model_video``, decoded and encoded again (``transcode``), and only then does
-``model_video`` read the decoded frames, so the client's decoder runs only for it. Chosen per connection
-and again on every source change; :attr:`BrowserPeer.relay_mode` says which. A tab that
-stops beating is declared dead long before ICE consent would notice (field lesson 11); a tab whose relay
-never comes up (a page closed while connecting, an offer that never arrived) is released too, after
-``RELAY_CONNECT_TIMEOUT_S``: the watchdog runs from the peer's creation, so nothing holds a GPU session
-for a page that is gone. A beat carrying
-``"ws": false`` says the page's Reflex websocket is down: a page whose events connection stays away for
-longer than the same timeout is released too (it could neither send commands nor see the session).
-The ``relay`` channel also carries, when the backend ends the relay, a goodbye ``{"type": "bye", "reason":
-"..."}`` (backend → page), so that the page says why and re-offers at once.
+**Relay mode.** For each video output, when the GPU's codec is the one the page's connection negotiated
+for it (VP8 or H.264), the connection sends a :class:`~reactor_web._encoded.PacketView` of its encoded
+hub: the GPU's frames as they were encoded, never decoded here (``passthrough``). The page's keyframe
+requests (PLI/FIR), a new page connection and a GPU reconnect each ask the GPU for a keyframe. Otherwise
+(another codec, or no encoded source) it sends a view of the decoded hub, encoded again (``transcode``),
+and only then is that hub's source read, so the client's decoder runs only for it. Chosen per track and
+connection, and again on every source change; :attr:`BrowserPeer.relay_modes` says which. Audio is always
+relayed decoded and encoded again (Opus both legs; see the README on why): each view holds at most
+:data:`~reactor_web._media.AUDIO_MAX_FRAMES` frames, so it cannot fall further behind than that.
+
+A tab that stops beating is declared dead long before ICE consent would notice (field lesson 11); a tab
+whose relay never comes up (a page closed while connecting, an offer that never arrived) is released too,
+after ``RELAY_CONNECT_TIMEOUT_S``: the watchdog runs from the peer's creation, so nothing holds a GPU
+session for a page that is gone. A beat carrying ``"ws": false`` says the page's Reflex websocket is down:
+a page whose events connection stays away for longer than the same timeout is released too (it could
+neither send commands nor see the session). The ``relay`` channel also carries, when the backend ends the
+relay, a goodbye ``{"type": "bye", "reason": "..."}`` (backend → page), so that the page says why and
+re-offers at once.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from reactor_web._aiortc import (
     PeerOptions,
@@ -51,7 +56,7 @@ from reactor_web._aiortc import (
 )
 from reactor_web._encoded import PASSTHROUGH_CODECS, EncodedHub, EncodedTap, SwitchedTrack
 from reactor_web._media import FrameHub
-from reactor_web.protocol.constants import DEFAULT_MAX_MESSAGE_SIZE, MAX_JSON_BODY_BYTES
+from reactor_web.protocol.constants import DEFAULT_MAX_MESSAGE_SIZE, MAX_JSON_BODY_BYTES, TrackDirection, TrackKind
 from reactor_web.protocol.json_safe import JsonInputError, loads
 
 logger = logging.getLogger(__name__)
@@ -64,9 +69,13 @@ DEFAULT_HEARTBEAT_TIMEOUT_S = 5.0
 RELAY_CONNECT_TIMEOUT_S = 15.0
 #: How long closing waits for the goodbye to leave before the peer connection goes.
 BYE_FLUSH_TIMEOUT_S = 0.5
+#: The most m-sections one page offer may name (each costs the backend a sender or a receiver).
+MAX_RELAY_TRACKS = 16
 # Host candidates hidden behind mDNS names cannot be resolved by the backend; the browser still
 # reaches the backend's own candidates, and the backend learns its address as peer-reflexive.
 _MDNS_CANDIDATE = re.compile(r"^a=candidate:.* [0-9a-f-]+\.local .*$\r?\n?", re.MULTILINE | re.IGNORECASE)
+_TRACK_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_MID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
 
 class OfferError(ValueError):
@@ -74,36 +83,117 @@ class OfferError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class RelayTrack:
+    """One m-section of the page's offer: model track ``name``, ``kind`` ``"video"`` or ``"audio"``, and
+    ``direction`` as the model's capabilities say it, from the receiving client's side: ``"recvonly"`` (the
+    page receives the model's output) or ``"sendonly"`` (the page sends its camera or microphone); ``mid``
+    is the m-section's id in the page's SDP."""
+
+    name: str
+    kind: TrackKind
+    direction: TrackDirection
+    mid: str
+
+    @classmethod
+    def parse(cls, raw: Any) -> RelayTrack:
+        """Read ``{"name", "kind", "direction", "mid"}``; raises :class:`OfferError` for anything else."""
+        if not isinstance(raw, dict):
+            raise OfferError("relay offer: each of 'tracks' must be an object")
+        name, kind, direction, mid = (raw.get(k) for k in ("name", "kind", "direction", "mid"))
+        if not isinstance(name, str) or not _TRACK_NAME.match(name):
+            raise OfferError("relay offer: a track name must be 1-64 letters, digits or _.:-")
+        if kind not in ("video", "audio"):
+            raise OfferError(f"relay offer: track {name!r} has kind {str(kind)[:20]!r}, not 'video' or 'audio'")
+        if direction not in ("recvonly", "sendonly"):
+            raise OfferError(f"relay offer: track {name!r} has direction {str(direction)[:20]!r}")
+        if not isinstance(mid, str) or not _MID.match(mid):
+            raise OfferError(f"relay offer: track {name!r} has no usable 'mid'")
+        return cls(name, kind, direction, mid)
+
+
+@dataclass(frozen=True, slots=True)
 class RelayOffer:
-    """What the page sends: its SDP and which m-sections carry the model video and the camera."""
+    """What the page sends: its SDP and which model track each of its m-sections carries."""
 
     sdp: str
-    model_mid: str
-    webcam_mid: str | None
+    tracks: tuple[RelayTrack, ...]
     #: The page's number for this offer, echoed in the answer (None when absent or not a number/string).
     id: int | str | None = None
 
     @classmethod
     def parse(cls, raw: str | dict[str, Any]) -> RelayOffer:
-        """Read the page's offer ``{"id"?, "sdp", "model_mid", "webcam_mid"?}`` (JSON text or its object).
+        """Read the page's offer ``{"id"?, "sdp", "tracks": [RelayTrack...]}`` (JSON text or its object).
 
-        Raises :class:`OfferError` for anything else (the hardened decoder's refusals included)."""
+        Raises :class:`OfferError` for anything else (the hardened decoder's refusals included): at most
+        :data:`MAX_RELAY_TRACKS` tracks, no name or mid twice."""
         try:
             obj = loads(raw, max_bytes=MAX_JSON_BODY_BYTES, what="relay offer") if isinstance(raw, str) else raw
-            sdp, model_mid = obj["sdp"], obj["model_mid"]
-            webcam_mid, offer_id = obj.get("webcam_mid"), obj.get("id")
+            sdp, offer_id = obj["sdp"], obj.get("id")
+            listed = obj["tracks"]
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # JsonInputError is a ValueError
-            raise OfferError(f"relay offer must be JSON with 'sdp' and 'model_mid': {exc}") from exc
-        if not isinstance(sdp, str) or not sdp.startswith("v=0") or not isinstance(model_mid, str):
+            raise OfferError(f"relay offer must be JSON with 'sdp' and 'tracks': {exc}") from exc
+        if not isinstance(sdp, str) or not sdp.startswith("v=0"):
             raise OfferError("relay offer: 'sdp' is not an SDP document")
+        if not isinstance(listed, list) or len(listed) > MAX_RELAY_TRACKS:
+            raise OfferError(f"relay offer: 'tracks' must be a list of at most {MAX_RELAY_TRACKS}")
+        tracks = tuple(RelayTrack.parse(t) for t in listed)
+        for what, values in (("track", [t.name for t in tracks]), ("mid", [t.mid for t in tracks])):
+            if len(set(values)) != len(values):
+                raise OfferError(f"relay offer: a {what} is named twice")
         if isinstance(offer_id, bool) or not isinstance(offer_id, int | str):
             offer_id = None
-        return cls(sdp, model_mid, webcam_mid if isinstance(webcam_mid, str) else None, offer_id)
+        return cls(sdp, tracks, offer_id)
+
+
+class RelayOutput:
+    """A model output the page receives: hubs that outlive the page's connections (the tab sets their sources).
+
+    ``frames``: decoded frames (video: read only while a connection transcodes; audio: always relayed so).
+    ``encoded``: video only, the GPU's frames as encoded there, forwarded in passthrough."""
+
+    def __init__(self, name: str, kind: TrackKind) -> None:
+        self.name = name
+        self.kind = kind
+        self.frames = FrameHub(kind, name=name)
+        self.encoded = EncodedHub(name) if kind == "video" else None
+
+    async def close(self) -> None:
+        if self.encoded is not None:
+            self.encoded.close()
+        await self.frames.close()
+
+
+class RelayInput:
+    """A page input (camera, microphone) for the GPU session: ``frames`` decoded (the browser's track is
+    decoded, for video, only while a view of it is read) and, for video, ``encoded`` as the browser encoded
+    it (for the GPU session to forward in passthrough). Outlives the page's connections."""
+
+    def __init__(self, name: str, kind: TrackKind) -> None:
+        self.name = name
+        self.kind = kind
+        # It reads the browser's track itself, so it stamps frames on the media clock.
+        self.frames = FrameHub(kind, name=name, restamp=True)
+        self.encoded = EncodedHub(name) if kind == "video" else None
+
+    async def close(self) -> None:
+        if self.encoded is not None:
+            self.encoded.close()
+        await self.frames.close()
+
+
+@dataclass(slots=True)
+class _Sender:
+    """What the current connection sends on one output's m-section (it owns ``track``)."""
+
+    output: RelayOutput
+    track: SwitchedTrack
+    codec: str | None
+    mode: str = ""
 
 
 class BrowserPeer:
-    """Owns the tab's browser-leg peer connection, its hubs (the model's video and the page's camera, each
-    decoded and encoded), the camera's tap on the current connection, and the track its model sender owns.
+    """Owns the tab's browser-leg peer connection, the hubs of every track it relays (model outputs, page
+    inputs), the taps of the page's video on the current connection, and the tracks its senders own.
 
     Created inside a running event loop (its watchdog starts at once): ``heartbeat_timeout_s`` (seconds) of
     silence on an open ``relay`` channel, or ``connect_timeout_s`` (seconds, at least the heartbeat timeout)
@@ -118,27 +208,22 @@ class BrowserPeer:
         on_dead: Callable[[str], Awaitable[None]] | None = None,
         peer_options: PeerOptions | None = None,
     ) -> None:
-        #: The GPU session's video as encoded there, forwarded in passthrough (source: :meth:`set_model_source`).
-        self.model_encoded = EncodedHub("model_video")
-        #: Decoded frames for a connection that transcodes; it reads its source (a view) only then.
-        self.model_video = FrameHub("video", name="model_video")
-        self._browser_codec: str | None = None
-        self._mode = ""
+        self.outputs: dict[str, RelayOutput] = {}
+        self.inputs: dict[str, RelayInput] = {}
         #: Called with the new :attr:`relay_mode` when it changes.
         self.on_relay_mode: Callable[[str], None] | None = None
-        #: The page's camera; it reads the browser's track itself, so it stamps frames on the media clock. The
-        #: browser's track is decoded only while a view of this hub is read.
-        self.webcam = FrameHub("video", name="webcam", restamp=True)
-        #: The page's camera as the browser encoded it (for the GPU session to forward in passthrough).
-        self.webcam_encoded = EncodedHub("webcam")
-        self._webcam_tap: EncodedTap | None = None
+        #: Called with the names of the inputs the page now offers (sendonly m-sections), after each offer.
+        self.on_inputs_offered: Callable[[frozenset[str]], None] | None = None
+        self._senders: dict[str, _Sender] = {}
+        self._taps: list[EncodedTap] = []
+        self._offered_inputs: frozenset[str] = frozenset()
+        self._mode = ""
         self._ice_servers = ice_servers or []
         self._peer_options = peer_options or default_peer_options()
         self._heartbeat_timeout_s = heartbeat_timeout_s
         self._connect_timeout_s = max(connect_timeout_s, heartbeat_timeout_s)
         self._on_dead = on_dead
         self._pc: RTCPeerConnection | None = None
-        self._model_track: SwitchedTrack | None = None  # what the current connection's model sender owns
         self._channel: Any = None  # the page's ``relay`` channel on the current peer connection
         self._last_beat = time.monotonic()
         #: When the page's beats started saying its Reflex websocket is down (None: it is up).
@@ -155,31 +240,63 @@ class BrowserPeer:
         return self._pc.connectionState if self._pc is not None else "new"
 
     @property
+    def relay_modes(self) -> dict[str, str]:
+        """How the current connection sends each model video output, by track name: ``"passthrough"`` (the
+        GPU's encoded frames) or ``"transcode"`` (decoded and encoded again); empty without a connection."""
+        return {name: s.mode for name, s in self._senders.items() if s.output.kind == "video" and s.mode}
+
+    @property
     def relay_mode(self) -> str:
-        """How the current connection sends the model's video: ``"passthrough"`` (the GPU's encoded frames),
-        ``"transcode"`` (decoded and encoded again), or ``""`` without a connection."""
+        """:attr:`relay_modes` in one word when every video output is sent the same way (``"passthrough"`` or
+        ``"transcode"``), else ``"main_video: passthrough, edges_video: transcode"``; ``""`` without any."""
         return self._mode
 
-    def set_model_source(self, pixels: MediaStreamTrack | None, encoded: EncodedHub | None) -> None:
-        """The GPU session's video, decoded (``pixels``, read only while a connection transcodes) and encoded
-        (``encoded``, forwarded in passthrough); None for both when the session has none. The caller owns both."""
-        self.model_video.set_source(pixels)
-        self.model_encoded.set_source(encoded)
-        self._choose_mode()
+    @property
+    def offered_inputs(self) -> frozenset[str]:
+        """The names of the inputs (camera, microphone) the page's current connection sends."""
+        return self._offered_inputs
+
+    def output(self, name: str, kind: TrackKind) -> RelayOutput:
+        """The hubs of model output ``name`` (created on first use; a new kind replaces them, on a later
+        connection: a model may reuse a name for the other kind)."""
+        output = self.outputs.get(name)
+        if output is None or output.kind != kind:
+            if output is not None:
+                asyncio.get_running_loop().create_task(output.close())
+            output = self.outputs[name] = RelayOutput(name, kind)
+        return output
+
+    def input(self, name: str, kind: TrackKind) -> RelayInput:
+        """The hubs of page input ``name`` (created on first use, kept for the peer's life)."""
+        found = self.inputs.get(name)
+        if found is None or found.kind != kind:
+            if found is not None:
+                asyncio.get_running_loop().create_task(found.close())
+            found = self.inputs[name] = RelayInput(name, kind)
+        return found
+
+    def set_source(
+        self, name: str, kind: TrackKind, pixels: MediaStreamTrack | None, encoded: EncodedHub | None = None
+    ) -> None:
+        """The GPU session's output ``name``: decoded (``pixels``, for video read only while a connection
+        transcodes; for audio the frames relayed) and, for video, encoded (``encoded``, forwarded in
+        passthrough); None for both when the session has none now. The caller owns both."""
+        output = self.output(name, kind)
+        output.frames.set_source(pixels)
+        if output.encoded is not None:
+            output.encoded.set_source(encoded)
+        self._choose_modes()
 
     async def accept_offer(self, offer: RelayOffer) -> str:
-        """Answer a (re-)offer from the page with a fresh peer connection; returns the answer SDP."""
+        """Answer a (re-)offer from the page with a fresh peer connection; returns the answer SDP.
+
+        Raises :class:`OfferError` when the offer cannot be used (its SDP, or a track naming no m-section of
+        its kind)."""
         if self._closed:
             raise OfferError("this tab's relay is closed")
         await self._close_pc()
         pc = create_peer_connection(RTCConfiguration(iceServers=self._ice_servers), self._peer_options)
         self._pc = pc
-
-        @pc.on("track")
-        @guarded
-        def on_track(track: Any) -> None:
-            if track.kind == "video":
-                self.webcam.set_source(track)
 
         @pc.on("datachannel")
         @guarded
@@ -204,61 +321,97 @@ class BrowserPeer:
             raise OfferError(f"malformed relay offer: {exc}") from exc
         self._last_beat = time.monotonic()  # the new connection's time to open its channel starts now
         self._events_away_since = None
+        if self.on_inputs_offered is not None:
+            self.on_inputs_offered(self._offered_inputs)
         return pc.localDescription.sdp
 
     async def _negotiate(self, pc: RTCPeerConnection, offer: RelayOffer) -> None:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=_MDNS_CANDIDATE.sub("", offer.sdp), type="offer"))
-        model = next((t for t in pc.getTransceivers() if t.mid == offer.model_mid and t.kind == "video"), None)
-        if model is None:
-            raise OfferError(f"relay offer has no video m-section with mid {offer.model_mid!r}")
-        model.direction = "sendonly"
+        by_mid = {t.mid: t for t in pc.getTransceivers()}
+        placed: list[tuple[RelayTrack, RTCRtpTransceiver]] = []
+        for track in offer.tracks:
+            transceiver = by_mid.get(track.mid)
+            if transceiver is None or transceiver.kind != track.kind:
+                raise OfferError(f"relay offer has no {track.kind} m-section with mid {track.mid!r} ({track.name})")
+            if track.direction == "recvonly":
+                transceiver.direction = "sendonly"
+            placed.append((track, transceiver))
         await pc.setLocalDescription(await pc.createAnswer())
-        self._browser_codec = negotiated_codec(model)
-        self._tap_webcam(pc, offer.webcam_mid)
-        self._model_track = SwitchedTrack()
-        model.sender.replaceTrack(self._model_track)
-        on_keyframe_request(model.sender, self._forward_keyframe_request)
-        self._choose_mode()
+        for track, transceiver in placed:
+            if track.direction == "recvonly":
+                self._send_output(track, transceiver)
+            else:
+                self._receive_input(track, transceiver)
+        self._offered_inputs = frozenset(t.name for t, _ in placed if t.direction == "sendonly")
+        self._choose_modes()
 
-    def _tap_webcam(self, pc: RTCPeerConnection, webcam_mid: str | None) -> None:
-        """Take the page camera's encoded frames on this connection (its jitter buffer exists from the answer
-        on); the camera is decoded only while ``webcam`` is read."""
-        camera = next((t for t in pc.getTransceivers() if t.mid == webcam_mid and t.kind == "video"), None)
-        if camera is None:
-            return
-        self.webcam_encoded.codec = negotiated_codec(camera)
-        self.webcam_encoded.lost()  # another connection, another encoder: views restart at a keyframe
-        self._webcam_tap = tap_encoded_frames(camera, self.webcam_encoded, self.webcam.demanded)
+    def _send_output(self, track: RelayTrack, transceiver: RTCRtpTransceiver) -> None:
+        output = self.output(track.name, track.kind)
+        switched = SwitchedTrack(track.kind)
+        self._senders[track.name] = _Sender(output, switched, negotiated_codec(transceiver))
+        transceiver.sender.replaceTrack(switched)
+        if track.kind == "video":
+            on_keyframe_request(transceiver.sender, lambda: self._forward_keyframe_request(track.name))
 
-    def _choose_mode(self) -> None:
-        """Send the current connection the GPU's encoded frames when its codec allows, else transcode."""
-        track = self._model_track
-        if track is None:
-            return
-        source, pixels = self.model_encoded.source, self.model_video.source
-        if source is None and pixels is None and self._mode:
-            mode = self._mode  # no GPU video now: keep the way it was sent until a source comes
-        elif (source is not None or pixels is None) and self._passthrough_possible(source):
-            mode = "passthrough"
-        else:
-            mode = "transcode"  # model_video reads its source only while this connection reads it
-        if mode != self._mode or track.view is None:
-            track.switch(self.model_encoded.subscribe() if mode == "passthrough" else self.model_video.subscribe())
+    def _receive_input(self, track: RelayTrack, transceiver: RTCRtpTransceiver) -> None:
+        """Read the page's input on this connection; its video is tapped encoded (the jitter buffer exists from
+        the answer on) and decoded only while its ``frames`` are read."""
+        found = self.input(track.name, track.kind)
+        found.frames.set_source(transceiver.receiver.track)
+        if found.encoded is not None:
+            found.encoded.codec = negotiated_codec(transceiver)
+            found.encoded.lost()  # another connection, another encoder: views restart at a keyframe
+            tap = tap_encoded_frames(transceiver, found.encoded, found.frames.demanded)
+            if tap is not None:
+                self._taps.append(tap)
+
+    def _choose_modes(self) -> None:
+        """Send each video output the GPU's encoded frames when the connection's codec allows, else transcode."""
+        for sender in self._senders.values():
+            output, mode = sender.output, sender.mode
+            if output.encoded is None:
+                mode = "transcode"  # audio: always relayed decoded
+            else:
+                source, pixels = output.encoded.source, output.frames.source
+                if source is None and pixels is None and sender.mode:
+                    pass  # no GPU video now: keep the way it was sent until a source comes
+                elif (source is not None or pixels is None) and self._passthrough_possible(source, sender.codec):
+                    mode = "passthrough"
+                else:
+                    mode = "transcode"  # frames reads its source only while this connection reads it
+            if mode != sender.mode or sender.track.view is None:
+                view = output.encoded.subscribe() if mode == "passthrough" and output.encoded else None
+                sender.track.switch(view or output.frames.subscribe())
+                sender.mode = mode
+                if output.kind == "video":
+                    logger.info(
+                        "relay: %s by %s (GPU %s, page %s)",
+                        output.name,
+                        mode,
+                        output.encoded.codec if output.encoded else None,
+                        sender.codec,
+                    )
+        self._report_mode()
+
+    def _report_mode(self) -> None:
+        modes = self.relay_modes
+        distinct = set(modes.values())
+        mode = distinct.pop() if len(distinct) == 1 else ", ".join(f"{n}: {m}" for n, m in sorted(modes.items()))
+        if mode != self._mode:
             self._mode = mode
-            logger.info(
-                "relay: model video by %s (GPU %s, page %s)", mode, self.model_encoded.codec, self._browser_codec
-            )
             if self.on_relay_mode is not None:
                 self.on_relay_mode(mode)
 
-    def _passthrough_possible(self, source: EncodedHub | None) -> bool:
-        codec = source.codec if source is not None else self._browser_codec
-        return codec is not None and codec == self._browser_codec and codec in PASSTHROUGH_CODECS
+    @staticmethod
+    def _passthrough_possible(source: EncodedHub | None, browser_codec: str | None) -> bool:
+        codec = source.codec if source is not None else browser_codec
+        return codec is not None and codec == browser_codec and codec in PASSTHROUGH_CODECS
 
-    def _forward_keyframe_request(self) -> None:
+    def _forward_keyframe_request(self, name: str) -> None:
         # The page lost a frame (or joined): in passthrough only the GPU's encoder can make a keyframe.
-        if self._mode == "passthrough":
-            self.model_encoded.request_keyframe()
+        sender = self._senders.get(name)
+        if sender is not None and sender.mode == "passthrough" and sender.output.encoded is not None:
+            sender.output.encoded.request_keyframe()
 
     def _on_heartbeat(self, message: str | bytes) -> None:
         self._last_beat = time.monotonic()
@@ -316,18 +469,17 @@ class BrowserPeer:
 
     async def _close_pc(self) -> None:
         pc, self._pc, self._channel = self._pc, None, None
-        track, self._model_track = self._model_track, None
-        self._browser_codec = None
-        tap, self._webcam_tap = self._webcam_tap, None
-        if tap is not None:
+        senders, self._senders = self._senders, {}
+        taps, self._taps = self._taps, []
+        self._offered_inputs = frozenset()
+        for tap in taps:
             tap.close()
-            self.webcam_encoded.set_keyframe_requester(None)
-        if self._mode:
-            self._mode = ""
-            if self.on_relay_mode is not None:
-                self.on_relay_mode("")
-        if track is not None:
-            track.stop()  # a connection that never started sending would not stop it
+        for found in self.inputs.values():
+            if found.encoded is not None:
+                found.encoded.set_keyframe_requester(None)
+        self._report_mode()
+        for sender in senders.values():
+            sender.track.stop()  # a connection that never started sending would not stop it
         if pc is not None:
             await pc.close()
 
@@ -347,7 +499,7 @@ class BrowserPeer:
             logger.debug("relay goodbye not sent: %r", exc)
 
     async def close(self, reason: str = "the relay closed") -> None:
-        """Tell the page ``reason``, then close the peer connection and both hubs; idempotent."""
+        """Tell the page ``reason``, then close the peer connection and every hub; idempotent."""
         if self._closed:
             return
         self._closed = True  # first: a second close() or a re-offer during the goodbye finds the relay closed
@@ -356,7 +508,7 @@ class BrowserPeer:
         if watchdog is not None and watchdog is not asyncio.current_task():
             watchdog.cancel()
         await self._close_pc()
-        self.model_encoded.close()
-        self.webcam_encoded.close()
-        await self.model_video.close()
-        await self.webcam.close()
+        for output in self.outputs.values():
+            await output.close()
+        for found in self.inputs.values():
+            await found.close()

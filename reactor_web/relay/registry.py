@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 
 #: ``pump(token, tab)``: the UI's task that carries a tab's inbox into its page state until the inbox closes.
 PumpFactory = Callable[[str, TabSession], Coroutine[Any, Any, None]]
-#: What a new tab starts with: its settings and whether the page wants its camera published.
-NewTab = Callable[[], tuple[TabSettings, bool]]
+#: What a new tab starts with: its settings, and whether the page wants its camera and its microphone published.
+NewTab = Callable[[], tuple[TabSettings, bool, bool]]
 
 OWNER_UNREACHABLE = "OWNER_UNREACHABLE"
 
@@ -121,9 +121,10 @@ class TabRegistry:
         raise RuntimeError(f"tab {token[:8]}: no owner could be settled")
 
     def _new(self, token: str, new_tab: NewTab, resume: dict[str, Any] | None) -> TabSession:
-        settings, webcam = new_tab()
+        settings, webcam, microphone = new_tab()
         tab = self.open(token, settings)
         tab.set_webcam_wanted(webcam)
+        tab.set_microphone_wanted(microphone)
         if resume is not None:
             try:
                 tab.resume(ResumePoint.from_dict(resume))

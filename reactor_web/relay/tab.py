@@ -1,9 +1,12 @@
 """One browser tab's session: its GPU session (a Reactor client) and its browser-leg peer.
 
-The tab owns both and closes both. Frames flow GPU ``main_video`` → the peer's ``model_encoded`` hub (or,
-when the page's codec differs, decoded into its ``model_video`` hub) → browser, and browser camera → the
-peer's ``webcam`` hub → a view the tab publishes as GPU ``webcam``;
-neither direction queues more than one frame (``reactor_web/_media.py``). Long operations (connect can
+The tab owns both and closes both. Every track the GPU session receives (each declared output, video or
+audio) flows GPU → the peer's output hubs of that name (encoded, forwarded as is, or decoded when the page's
+codec differs) → browser; every input the page offers (camera, microphone) flows browser → the peer's input
+hubs → a view the tab publishes to the GPU under the same name, when the model declares it and the user
+allows it (the camera switch for video inputs, the microphone switch for audio ones). No direction queues
+more than one video frame or :data:`~reactor_web._media.AUDIO_MAX_FRAMES` audio frames
+(``reactor_web/_media.py``). Long operations (connect can
 wait minutes for a GPU) run as tasks owned by the tab, so the UI's event handlers return at once and a
 Disconnect click is never stuck behind a Connect.
 """
@@ -21,14 +24,21 @@ from typing import Any
 
 from aiortc import RTCIceServer
 
+from reactor_web._media import FrameView
 from reactor_web.client import PeerOptions, Reactor, ReactorError, RefusalError, ResumePoint, TokenProvider
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.protocol.capabilities import Capabilities
-from reactor_web.protocol.constants import MAIN_VIDEO_TRACK, STATS_INTERVAL_S, WEBCAM_TRACK
+from reactor_web.protocol.constants import MICROPHONE_TRACK, STATS_INTERVAL_S, WEBCAM_TRACK
 from reactor_web.protocol.schemas import FileRef, IceServer
 from reactor_web.relay.inbox import TabInbox
-from reactor_web.relay.peer import DEFAULT_HEARTBEAT_TIMEOUT_S, RELAY_CONNECT_TIMEOUT_S, BrowserPeer, RelayOffer
+from reactor_web.relay.peer import (
+    DEFAULT_HEARTBEAT_TIMEOUT_S,
+    RELAY_CONNECT_TIMEOUT_S,
+    BrowserPeer,
+    RelayInput,
+    RelayOffer,
+)
 from reactor_web.relay.retry import Retrier, RetryPolicy
 from reactor_web.tasks import OwnedTasks
 
@@ -36,8 +46,17 @@ logger = logging.getLogger(__name__)
 
 #: The stats panel charts the last minute of the client's stats (one sample every STATS_INTERVAL_S).
 STATS_HISTORY_POINTS = int(60 / STATS_INTERVAL_S)
-#: The key under which a refused camera publish is reported in ``refusals`` (commands use their own name).
-PUBLISH_WEBCAM = f"publish:{WEBCAM_TRACK}"
+
+
+def publish_key(track: str) -> str:
+    """The ``refusals`` key of a refused publish of page input ``track`` (commands use their own name)."""
+    return f"publish:{track}"
+
+
+#: The key under which a refused camera publish is reported in ``refusals``.
+PUBLISH_WEBCAM = publish_key(WEBCAM_TRACK)
+#: The key under which a refused microphone publish is reported in ``refusals``.
+PUBLISH_MICROPHONE = publish_key(MICROPHONE_TRACK)
 #: Why a tab's relay ended, as ``last_error["code"]`` (the page re-offers a fresh relay).
 RELAY_RELEASED = "RELAY_RELEASED"
 
@@ -100,11 +119,17 @@ class TabSession:
         )
         self.peer.on_browser_stats = lambda stats: self.inbox.set("browser_stats", stats)
         self.peer.on_relay_mode = lambda mode: self.inbox.set("relay_mode", mode)
+        self.peer.on_inputs_offered = lambda _names: self._spawn(self._publish_inputs())
+        #: Whether the user lets the page's camera (video inputs) and microphone (audio inputs) reach the model.
         self.want_webcam = False
-        self._model_view: ReceivedTrack | None = None
-        #: The camera as the GPU session receives it: one view for the tab's life, published on every
-        #: connect (the client sends its own view of it on each peer connection and never stops it).
-        self._webcam_view = self.peer.webcam.subscribe()
+        self.want_microphone = True
+        #: The tab's own view of each GPU output it relays (app code can still read the client's).
+        self._output_views: dict[str, ReceivedTrack] = {}
+        #: Each page input as the GPU session receives it: one view per input for the tab's life, published on
+        #: every connect (the client sends its own view of it on each peer connection and never stops it).
+        self._input_views: dict[str, FrameView] = {}
+        #: The inputs published on the current GPU connection.
+        self._published: set[str] = set()
         self.stats_history: deque[dict[str, Any]] = deque(maxlen=STATS_HISTORY_POINTS)
         self.closed = False
         #: Closed by :meth:`hand_over`: the GPU session goes on, for another worker to resume.
@@ -134,7 +159,7 @@ class TabSession:
         r.on("session_info_changed", lambda info: inbox.set("queue_position", info.queue_position))
         r.on("session_expiration_changed", lambda ts: inbox.set("session_expiration", ts))
         r.on("stats_update", self._on_stats)
-        r.on("stream_changed", self._on_stream)
+        r.on("track_received", self._on_track)
 
     def _on_session_id(self, session_id: str | None) -> None:
         self.inbox.set("session_id", session_id)
@@ -185,20 +210,32 @@ class TabSession:
         self.stats_history.append(sample)
         self.inbox.set("_stats_samples", list(self.stats_history))
 
-    def _on_stream(self, track: ReceivedTrack | None) -> None:
-        # The relay reads its own view of the model's video (only when it transcodes), so app code can still
-        # read the client's; it forwards the encoded frames otherwise. A reconnect brings a new track: the old
-        # view is closed and the new one takes its place.
-        if self._model_view is not None:
-            self._model_view.stop()
-        self._model_view = track.subscribe() if track is not None else None
-        encoded = self.reactor.encoded_track(MAIN_VIDEO_TRACK) if track is not None else None
-        self.peer.set_model_source(self._model_view, encoded)
+    def _on_track(self, name: str, track: ReceivedTrack) -> None:
+        # The relay reads its own view of each output (video: only when it transcodes), and forwards the encoded
+        # frames otherwise. A reconnect brings new tracks: each old view is closed and the new one takes its place.
+        old = self._output_views.pop(name, None)
+        if old is not None:
+            old.stop()
+        view = self._output_views[name] = track.subscribe()
+        encoded = self.reactor.encoded_track(name)
+        self.peer.set_source(name, "audio" if track.kind == "audio" else "video", view, encoded)
+
+    def _drop_outputs(self) -> None:
+        """The GPU connection ended: the relay has no sources until the next one (its hubs wait)."""
+        views, self._output_views = self._output_views, {}
+        for name, view in views.items():
+            view.stop()
+            output = self.peer.outputs.get(name)
+            if output is not None:
+                self.peer.set_source(name, output.kind, None, None)
 
     def _on_status(self, status: str) -> None:
         self.inbox.set("status", status)
         if status != "ready":
+            self._published.clear()
             self.inbox.set("camera_relay_mode", "")  # a publish on the next connection says again
+        if status == "disconnected":
+            self._drop_outputs()
         self._time_waiting(status == "waiting")
         if status != "waiting":
             self.inbox.set("queue_position", None)
@@ -207,8 +244,7 @@ class TabSession:
             self.inbox.set("last_error", None)  # recovered: the error no longer describes the session
             if self.on_resume_point is not None:
                 self.on_resume_point(self.reactor.resume_point())
-            if self.want_webcam:
-                self._spawn(self._publish_webcam())
+            self._spawn(self._publish_inputs())
 
     def _time_waiting(self, waiting: bool) -> None:
         """While the session waits (for a GPU, in production), tell the UI how long it has waited."""
@@ -225,26 +261,56 @@ class TabSession:
             self.inbox.set("waited_s", int(time.monotonic() - started))
             await asyncio.sleep(1.0)  # a clock's tick, not a wait for an outcome
 
-    async def _publish_webcam(self) -> None:
+    def _wanted(self, found: RelayInput) -> bool:
+        return self.want_webcam if found.kind == "video" else self.want_microphone
+
+    async def _publish_inputs(self) -> None:
+        """Publish each input the page offers and the user allows to the model, once per GPU connection.
+
+        An input the model does not take (or refuses) is reported under ``publish:<name>``; when no input of its
+        kind could be sent, that kind's switch goes back off (the true state), and turning it on retries."""
         caps = self.reactor.get_capabilities()
         if caps is None or self.reactor.status != "ready":
             return
-        if caps.track(WEBCAM_TRACK) is None:
-            self._refuse_publish(f"The model takes no {WEBCAM_TRACK!r} track: the camera is not sent.")
-            return
-        try:
-            # As the browser encoded it when the GPU leg's codec allows (no decode, no encode here).
-            await self.reactor.publish_track(WEBCAM_TRACK, self._webcam_view, encoded=self.peer.webcam_encoded)
-        except ReactorError as exc:
-            self._refuse_publish(f"{exc.code}: {exc.message}")
-            raise
-        self.inbox.set("camera_relay_mode", "passthrough" if self.reactor.sends_encoded(WEBCAM_TRACK) else "transcode")
+        refused: set[str] = set()
+        for name in sorted(self.peer.offered_inputs - self._published):
+            found = self.peer.inputs[name]
+            if not self._wanted(found):
+                continue
+            spec = caps.track(name)
+            what = "camera" if found.kind == "video" else "microphone"
+            if spec is None or spec.direction != "sendonly" or spec.kind != found.kind:
+                self._refuse(
+                    publish_key(name), f"The model takes no {found.kind} input {name!r}: the {what} is not sent."
+                )
+                refused.add(found.kind)
+                continue
+            view = self._input_views.get(name)
+            if view is None or view.hub is not found.frames:
+                view = self._input_views[name] = found.frames.subscribe()
+            self._published.add(name)
+            try:
+                # Video as the browser encoded it when the GPU leg's codec allows (no decode, no encode here).
+                await self.reactor.publish_track(name, view, encoded=found.encoded)
+            except ReactorError as exc:
+                self._published.discard(name)
+                self._refuse(publish_key(name), f"{exc.code}: {exc.message}")
+                refused.add(found.kind)
+                continue
+            if found.kind == "video":
+                mode = "passthrough" if self.reactor.sends_encoded(name) else "transcode"
+                self.inbox.set("camera_relay_mode", mode)
+        for kind in refused:
+            if not any(self.peer.inputs[n].kind == kind for n in self._published if n in self.peer.inputs):
+                self._switch_off(kind)
 
-    def _refuse_publish(self, text: str) -> None:
-        # The camera is not sent: the switch goes back off (the true state) and says why; on again retries.
-        self.want_webcam = False
-        self.inbox.set("webcam_publish", False)
-        self._refuse(PUBLISH_WEBCAM, text)
+    def _switch_off(self, kind: str) -> None:
+        if kind == "video":
+            self.want_webcam = False
+            self.inbox.set("webcam_publish", False)
+        else:
+            self.want_microphone = False
+            self.inbox.set("microphone_publish", False)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = self._tasks.spawn(self._guard(coro))
@@ -311,20 +377,40 @@ class TabSession:
         self._last_command = command
         await self.reactor.send_command(command, data)
 
+    async def screenshot(self, track: str) -> bytes:
+        """The model's current frame of video output ``track`` as PNG bytes; raises ReactorError ``NO_FRAME``."""
+        return await self.reactor.screenshot(track)
+
     def set_auto_retry(self, enabled: bool) -> None:
         """Turn the automatic retry after a recoverable failure on or off."""
         self.retrier.set_enabled(enabled)
 
     def set_webcam_wanted(self, wanted: bool) -> None:
-        """Publish the page's camera to the model whenever ready (or stop); a refusal lands in ``refusals``."""
+        """Publish the page's camera (its video inputs) to the model whenever ready, or stop; a refusal lands in
+        ``refusals``."""
         self.want_webcam = wanted
-        self.clear_refusals(PUBLISH_WEBCAM)
         if not wanted:
-            # Also while disconnected: a reconnect must not send again a camera the user turned off.
             self.inbox.set("camera_relay_mode", "")
-            self._spawn(self.reactor.unpublish_track(WEBCAM_TRACK))
+        self._inputs_wanted("video", wanted)
+
+    def set_microphone_wanted(self, wanted: bool) -> None:
+        """Publish the page's microphone (its audio inputs) to the model whenever ready, or stop; a refusal lands
+        in ``refusals``."""
+        self.want_microphone = wanted
+        self._inputs_wanted("audio", wanted)
+
+    def _inputs_wanted(self, kind: str, wanted: bool) -> None:
+        names = {n for n, found in self.peer.inputs.items() if found.kind == kind}
+        if kind == "video":
+            names.add(WEBCAM_TRACK)  # its refusal may come before the page's first offer
+        self.clear_refusals(*(publish_key(n) for n in names))
+        if not wanted:
+            # Also while disconnected: a reconnect must not send again an input the user turned off.
+            self._published -= names
+            for name in sorted(names):
+                self._spawn(self.reactor.unpublish_track(name))
         elif self.reactor.status == "ready":
-            self._spawn(self._publish_webcam())
+            self._spawn(self._publish_inputs())
 
     async def _release(self, reason: str) -> None:
         """The relay ended on its own (the page stopped beating): say why, then close."""
@@ -360,7 +446,8 @@ class TabSession:
             elif self.reactor.status != "disconnected" or self.reactor.get_session_id() is not None:
                 await self.reactor.disconnect()
         finally:
-            self._on_stream(None)
-            self._webcam_view.stop()
+            self._drop_outputs()
+            for view in self._input_views.values():
+                view.stop()
             await self.peer.close(reason)
             self.inbox.close()

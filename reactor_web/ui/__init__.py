@@ -11,8 +11,8 @@ One call sets an app up (the model endpoint), then the components go anywhere on
 See the README's "Use it in your own Reflex app".
 """
 
-from reactor_web.relay.tab import PUBLISH_WEBCAM
-from reactor_web.ui.components import reactor_provider, reactor_view, webcam_stream
+from reactor_web.relay.tab import PUBLISH_MICROPHONE, PUBLISH_WEBCAM, publish_key
+from reactor_web.ui.components import microphone, reactor_provider, reactor_view, recorder, webcam_stream
 from reactor_web.ui.controller import reactor_controller
 from reactor_web.ui.state import (
     CapabilitiesInfo,
@@ -29,6 +29,7 @@ from reactor_web.ui.upload import image_upload
 from reactor_web.ui.wiring import setup
 
 __all__ = [
+    "PUBLISH_MICROPHONE",
     "PUBLISH_WEBCAM",
     "CapabilitiesInfo",
     "CommandInfo",
@@ -39,9 +40,12 @@ __all__ = [
     "TimingsInfo",
     "TrackInfo",
     "image_upload",
+    "microphone",
+    "publish_key",
     "reactor_controller",
     "reactor_provider",
     "reactor_view",
+    "recorder",
     "setup",
     "stats_panel",
     "webcam_stream",

@@ -1,7 +1,9 @@
 // Browser side of reactor-web: one WebRTC peer per tab to the Reflex backend (the relay), and the
-// components that use it. The backend holds the GPU session; this peer only carries the model's video
-// down and the camera up, so the page never talks to the GPU or sees an API key.
-import React, { useEffect, useRef, useState, useSyncExternalStore } from "react";
+// components that use it. The backend holds the GPU session; this peer carries the model's tracks the page
+// uses down (video and audio) and the camera and microphone up, so the page never talks to the GPU or sees
+// an API key.
+import React, { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import fixWebmDuration from "fix-webm-duration";
 
 const HEARTBEAT_MS = 1000;
 const STATS_EVERY_BEATS = 2;
@@ -16,15 +18,22 @@ const NO_RELAY_RETRY_MS = 5000;
 // The model's video counts as live while the decoder made progress within this long.
 const FRAMES_CHECK_MS = 500;
 const LIVE_WITHIN_MS = 1500;
-// What the relay carries today: one model video down, one camera up.
-export const RELAY_MODEL_TRACK = "main_video";
-export const RELAY_CAMERA_TRACK = "webcam";
+// The components' default track names (the JS SDK's defaults, and the usual audio names).
+export const DEFAULT_VIDEO_TRACK = "main_video";
+export const DEFAULT_CAMERA_TRACK = "webcam";
+export const DEFAULT_MICROPHONE_TRACK = "microphone";
+// A component asking for a track the relay has not negotiated re-offers after this pause, so that components
+// mounting together (and the model's declared tracks arriving) cost one new offer, not one each.
+const RENEGOTIATE_DEBOUNCE_MS = 50;
 
 // ---- the page's relay peer ---------------------------------------------------------------------
 
 const listeners = new Set();
-// live: decoded frames of the model's video are arriving now; notice: why the backend last ended the relay.
-let snapshot = { relay: null, stream: null, state: "new", live: false, notice: "" };
+// streams: received tracks by name; live: per video track, decoded frames are arriving now; declared: the
+// model's tracks from its capabilities (null until a session declared them); notice: why the backend last
+// ended the relay.
+const EMPTY = { relay: null, streams: {}, state: "new", live: {}, notice: "", declared: null };
+let snapshot = EMPTY;
 function publish(patch) {
   snapshot = { ...snapshot, ...patch };
   listeners.forEach((fn) => fn());
@@ -35,13 +44,65 @@ function subscribe(fn) {
 }
 const getSnapshot = () => snapshot;
 // The production build prerenders the page on the server, where no peer exists yet.
-const SERVER_SNAPSHOT = { relay: null, stream: null, state: "new", live: false, notice: "" };
-const getServerSnapshot = () => SERVER_SNAPSHOT;
-// The camera outlives relay restarts: a new peer picks it up.
-let cameraTrack = null;
+const getServerSnapshot = () => EMPTY;
+// What the page sends on each input track (camera, microphone) by name; outlives relay restarts.
+const inputTracks = new Map();
+// The tracks the page's components use: "direction:name" → { name, kind, direction, count }.
+const wantedTracks = new Map();
 // Whether the page's Reflex websocket is up; the heartbeat tells the backend when it is not, so a page that
 // lost its events connection for longer than the grace period is released like one that stopped beating.
 let eventsConnected = true;
+let renegotiateTimer = null;
+
+function scheduleRenegotiate() {
+  clearTimeout(renegotiateTimer);
+  renegotiateTimer = setTimeout(() => {
+    const relay = snapshot.relay;
+    if (relay && relay.needsOffer()) relay.restart(0);
+  }, RENEGOTIATE_DEBOUNCE_MS);
+}
+
+// A component's claim on a track: the relay negotiates it (now, or with a new offer). Returns the release.
+function want(name, kind, direction) {
+  if (!name) return undefined;
+  const key = `${direction}:${name}`;
+  const entry = wantedTracks.get(key) || { name, kind, direction, count: 0 };
+  entry.count += 1;
+  wantedTracks.set(key, entry);
+  if (entry.count === 1) scheduleRenegotiate();
+  return () => {
+    entry.count -= 1;
+    if (entry.count === 0) wantedTracks.delete(key);
+  };
+}
+
+// The tracks the relay offers: all the model declares, and those the components use (a name the model also
+// declares takes the declared kind and direction).
+function desiredTracks() {
+  const out = new Map();
+  for (const t of snapshot.declared || []) out.set(t.name, { name: t.name, kind: t.kind, direction: t.direction });
+  for (const t of wantedTracks.values()) if (!out.has(t.name)) out.set(t.name, { ...t });
+  return [...out.values()];
+}
+
+function setInput(name, track) {
+  inputTracks.set(name, track);
+  if (snapshot.relay) snapshot.relay.applyInput(name);
+}
+
+// Why a component cannot use model track `name` as a `kind` `direction` track (null: it can, or nothing is
+// declared yet).
+function trackProblem(declared, name, kind, direction) {
+  if (!declared || !name) return null;
+  const t = declared.find((d) => d.name === name);
+  const names = declared.map((d) => `"${d.name}"`).join(", ") || "none";
+  if (!t) return `The model has no track "${name}" (it declares ${names}).`;
+  if (t.kind !== kind || t.direction !== direction) {
+    const role = (d) => (d === "recvonly" ? "output" : "input");
+    return `The model's "${name}" is a ${t.kind} ${role(t.direction)}, not a ${kind} ${role(direction)}.`;
+  }
+  return null;
+}
 
 function preferVp8(transceiver) {
   // VP8 costs the backend about half of H.264's CPU per stream.
@@ -91,12 +152,23 @@ class Relay {
       }
     };
     this.channel = pc.createDataChannel("relay");
-    this.model = pc.addTransceiver("video", { direction: "recvonly" });
-    this.webcam = pc.addTransceiver("video", { direction: "sendonly" });
-    preferVp8(this.model);
-    if (cameraTrack) this.webcam.sender.replaceTrack(cameraTrack);
+    // One transceiver per track: what is wanted now, and what the last connection carried (a component that
+    // unmounted may mount again; dropping its track would cost another offer then).
+    const tracks = desiredTracks();
+    for (const t of this.tracks ? this.tracks.values() : []) {
+      if (!tracks.some((d) => d.name === t.name)) tracks.push({ name: t.name, kind: t.kind, direction: t.direction });
+    }
+    this.tracks = new Map();
+    for (const t of tracks) {
+      const transceiver = pc.addTransceiver(t.kind, { direction: t.direction });
+      if (t.kind === "video" && t.direction === "recvonly") preferVp8(transceiver);
+      this.tracks.set(t.name, { ...t, transceiver });
+      if (t.direction === "sendonly") this.applyInput(t.name);
+    }
     pc.ontrack = (event) => {
-      if (event.transceiver === this.model) publish({ stream: new MediaStream([event.track]) });
+      for (const t of this.tracks.values()) {
+        if (t.transceiver === event.transceiver) publish({ streams: { ...snapshot.streams, [t.name]: event.track } });
+      }
     };
     pc.onconnectionstatechange = () => {
       publish({ state: pc.connectionState });
@@ -128,31 +200,52 @@ class Relay {
     channel.onclose = () => {
       if (channel === this.channel) this.restart();
     };
-    this.watchFrames(pc, this.model.receiver);
+    this.watchFrames(pc);
     this.offer(pc);
   }
 
-  // "live" only while the decoder makes progress: a frozen or stale peer must not look ready.
-  watchFrames(pc, receiver) {
-    let decoded = 0;
-    let progressAt = 0;
+  // Whether a track the page wants now is not on the current connection (a new offer must carry it).
+  needsOffer() {
+    if (!this.pc || this.closed) return false;
+    return desiredTracks().some((d) => {
+      const t = this.tracks.get(d.name);
+      return !t || t.kind !== d.kind || t.direction !== d.direction;
+    });
+  }
+
+  applyInput(name) {
+    const t = this.tracks && this.tracks.get(name);
+    if (!t || t.direction !== "sendonly" || !this.pc || this.pc.signalingState === "closed") return;
+    const track = inputTracks.get(name) || null;
+    if (track && track.kind !== t.kind) return; // a camera is not sent on an audio input, nor the reverse
+    t.transceiver.sender.replaceTrack(track).catch((err) => console.warn(`reactor-web: input "${name}"`, err));
+  }
+
+  // A video track counts as "live" only while its decoder makes progress: a frozen or stale peer must not look
+  // ready.
+  watchFrames(pc) {
+    const progress = new Map(); // name → { decoded, at }
     const timer = setInterval(async () => {
-      let now = decoded;
-      try {
-        // The receiver's own report only: far cheaper than the whole connection's.
-        (await receiver.getStats()).forEach((s) => {
-          if (s.type === "inbound-rtp" && s.kind === "video") now = s.framesDecoded || 0;
-        });
-      } catch {
-        return;
+      const live = {};
+      for (const t of this.tracks.values()) {
+        if (t.kind !== "video" || t.direction !== "recvonly") continue;
+        const seen = progress.get(t.name) || { decoded: 0, at: 0 };
+        let now = seen.decoded;
+        try {
+          // The receiver's own report only: far cheaper than the whole connection's.
+          (await t.transceiver.receiver.getStats()).forEach((s) => {
+            if (s.type === "inbound-rtp" && s.kind === "video") now = s.framesDecoded || 0;
+          });
+        } catch {
+          continue;
+        }
+        if (now > seen.decoded) progress.set(t.name, { decoded: now, at: Date.now() });
+        const at = (progress.get(t.name) || seen).at;
+        live[t.name] = at > 0 && Date.now() - at < LIVE_WITHIN_MS;
       }
       if (pc !== this.pc) return;
-      if (now > decoded) {
-        decoded = now;
-        progressAt = Date.now();
-      }
-      const live = progressAt > 0 && Date.now() - progressAt < LIVE_WITHIN_MS;
-      if (live !== snapshot.live) publish(live ? { live, notice: "" } : { live });
+      const changed = Object.keys({ ...live, ...snapshot.live }).some((n) => Boolean(live[n]) !== Boolean(snapshot.live[n]));
+      if (changed) publish(Object.values(live).some(Boolean) ? { live, notice: "" } : { live });
     }, FRAMES_CHECK_MS);
     this.timers.push(timer);
   }
@@ -178,9 +271,13 @@ class Relay {
         if (this.pendingId === id && pc === this.pc) this.restart(0);
       }, ANSWER_TIMEOUT_MS),
     );
-    this.sendOffer(
-      JSON.stringify({ id, sdp: pc.localDescription.sdp, model_mid: this.model.mid, webcam_mid: this.webcam.mid }),
-    );
+    const tracks = [...this.tracks.values()].map((t) => ({
+      name: t.name,
+      kind: t.kind,
+      direction: t.direction,
+      mid: t.transceiver.mid,
+    }));
+    this.sendOffer(JSON.stringify({ id, sdp: pc.localDescription.sdp, tracks }));
   }
 
   async applyAnswer(raw) {
@@ -220,9 +317,12 @@ class Relay {
   async browserStats() {
     const out = {};
     try {
+      const main = this.tracks.get(DEFAULT_VIDEO_TRACK);
+      const mainMid = main ? main.transceiver.mid : null;
       const report = await this.pc.getStats();
       report.forEach((s) => {
-        if (s.type === "inbound-rtp" && s.kind === "video") {
+        // The main video's receiver when the report names it (mid), else any video receiver.
+        if (s.type === "inbound-rtp" && s.kind === "video" && (!mainMid || !s.mid || s.mid === mainMid)) {
           out.frames_per_second = s.framesPerSecond;
           out.jitter = s.jitter;
           out.packets_lost = s.packetsLost;
@@ -245,20 +345,13 @@ class Relay {
     this.timers.push(setTimeout(() => this.start(), delayMs));
   }
 
-  setCamera(track) {
-    cameraTrack = track;
-    if (this.webcam && this.pc && this.pc.signalingState !== "closed") {
-      this.webcam.sender.replaceTrack(track).catch((err) => console.warn("reactor-web: camera", err));
-    }
-  }
-
   teardown() {
     this.timers.forEach((t) => clearInterval(t));
     this.timers = [];
     this.channel = null;
     if (this.pc) this.pc.close();
     this.pc = null;
-    publish({ stream: null, state: "closed", live: false });
+    publish({ streams: {}, state: "closed", live: {} });
   }
 
   close() {
@@ -270,10 +363,18 @@ class Relay {
 // ---- components -------------------------------------------------------------------------------
 
 // Owns the tab's relay peer: mount it once per page. `answer` is the backend's reply to `onOffer`.
-export function ReactorProvider({ answer, onOffer, iceServers, iceTransportPolicy, eventsConnected: up, children }) {
+// `tracks`: the model's declared tracks ([{name, kind, direction}], from its capabilities; null before any).
+export function ReactorProvider({ answer, onOffer, iceServers, iceTransportPolicy, eventsConnected: up, tracks, children }) {
   const offerRef = useRef(onOffer);
   offerRef.current = onOffer;
   eventsConnected = up !== false;
+  const declaredKey = JSON.stringify(tracks || null);
+  useEffect(() => {
+    // A session's declared tracks stay until another session declares others (no churn between sessions).
+    if (!Array.isArray(tracks) || declaredKey === JSON.stringify(snapshot.declared)) return;
+    publish({ declared: tracks.filter((t) => t && typeof t.name === "string") });
+    scheduleRenegotiate();
+  }, [declaredKey]);
   useEffect(() => {
     const relay = new Relay(iceServers, iceTransportPolicy, (offer) => offerRef.current && offerRef.current(offer));
     publish({ relay });
@@ -303,11 +404,14 @@ const overlayStyle = {
 
 const noticeStyle = { fontSize: "0.8rem", color: "#f99", marginTop: "0.5em", maxWidth: "90%", textAlign: "center" };
 
-// The model's video; while there is none, the status text in its place. "ready" shows the video only once
-// its frames are arriving (never a last frame left from a frozen or released relay).
+// The model's video, with its audio when `audioTrack` names an audio output; while there is no video, the status
+// text in its place. "ready" shows the video only once its frames are arriving (never a last frame left from a
+// frozen or released relay). With `muted` false and the browser refusing playback with sound (autoplay rules),
+// the video plays muted and a "Click to unmute" button says so.
 export function ReactorView({
   status,
-  track = RELAY_MODEL_TRACK,
+  track = DEFAULT_VIDEO_TRACK,
+  audioTrack,
   muted = true,
   objectFit = "contain",
   onLiveChange,
@@ -318,32 +422,69 @@ export function ReactorView({
   ...rest
 }) {
   const videoRef = useRef(null);
-  const { stream, live, notice } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
-  const carried = track === RELAY_MODEL_TRACK;
+  const { streams, live, notice, declared } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
+  const [soundBlocked, setSoundBlocked] = useState(false);
+  useEffect(() => want(track, "video", "recvonly"), [track]);
+  useEffect(() => want(audioTrack, "audio", "recvonly"), [audioTrack]);
+  // A video the model lacks replaces the view by a message; missing audio only says so over the video.
+  const problem = trackProblem(declared, track, "video", "recvonly");
+  const audioProblem = trackProblem(declared, audioTrack, "audio", "recvonly");
+  const videoTrack = (!problem && streams[track]) || null;
+  const soundTrack = (!audioProblem && audioTrack && streams[audioTrack]) || null;
+  const stream = useMemo(() => {
+    const tracks = [videoTrack, soundTrack].filter(Boolean);
+    return tracks.length ? new MediaStream(tracks) : null;
+  }, [videoTrack, soundTrack]);
   const notifyLive = useRef(onLiveChange);
   notifyLive.current = onLiveChange;
+
+  const play = (video) => {
+    video.muted = muted;
+    video.play().then(
+      () => setSoundBlocked(false),
+      (err) => {
+        if (err && err.name === "NotAllowedError" && !video.muted) {
+          // Autoplay with sound refused until the user interacts: play muted, and offer the click that unmutes.
+          setSoundBlocked(true);
+          video.muted = true;
+          video.play().catch((e) => console.warn("reactor-web: video.play()", e));
+        } else if (err && err.name !== "AbortError") {
+          console.warn("reactor-web: video.play()", err);
+        }
+      },
+    );
+  };
   useEffect(() => {
     const video = videoRef.current;
     if (!video) return;
-    video.srcObject = carried ? stream : null;
-    if (stream && carried) video.play().catch((err) => console.warn("reactor-web: video.play()", err));
+    video.srcObject = stream;
+    if (stream) play(video);
     return () => {
       video.srcObject = null;
     };
-  }, [stream, carried]);
+  }, [stream]);
   useEffect(() => {
     // React does not keep the `muted` property in step with the prop: set it on the element.
-    if (videoRef.current) videoRef.current.muted = muted;
+    const video = videoRef.current;
+    if (video && video.srcObject) play(video);
+    else if (video) video.muted = muted;
+    if (muted) setSoundBlocked(false);
   }, [muted]);
-  const showVideo = carried && Boolean(stream) && live && status === "ready";
+  const unmute = () => {
+    const video = videoRef.current;
+    if (!video) return;
+    video.muted = false;
+    video.play().then(
+      () => setSoundBlocked(false),
+      (err) => console.warn("reactor-web: unmute", err),
+    );
+  };
+
+  const showVideo = !problem && Boolean(videoTrack) && Boolean(live[track]) && status === "ready";
   useEffect(() => {
     if (notifyLive.current) notifyLive.current(showVideo);
   }, [showVideo]);
-  const text = !carried
-    ? `The relay does not carry the track "${track}" (it carries "${RELAY_MODEL_TRACK}").`
-    : status === "ready"
-      ? "waiting for video..."
-      : status;
+  const text = problem || (status === "ready" ? "waiting for video..." : status);
   return (
     <div
       ref={ref}
@@ -351,6 +492,7 @@ export function ReactorView({
       className={className}
       data-status={status}
       data-live={showVideo ? "true" : "false"}
+      data-track={track}
       style={{ position: "relative", background: "#000", overflow: "hidden", ...style }}
       {...rest}
     >
@@ -365,24 +507,69 @@ export function ReactorView({
       {!showVideo && (
         <div data-testid="reactor-view-status" style={{ ...overlayStyle, flexDirection: "column" }}>
           <div>{text}</div>
-          {notice && carried && (
+          {notice && !problem && (
             <div data-testid="reactor-view-notice" style={noticeStyle}>
               {notice}
             </div>
           )}
         </div>
       )}
+      {audioProblem && showVideo && (
+        <div data-testid="reactor-view-audio-notice" style={audioNoticeStyle}>
+          {audioProblem}
+        </div>
+      )}
+      {soundBlocked && !muted && (
+        <button type="button" data-testid="reactor-unmute" onClick={unmute} style={unmuteStyle}>
+          Click to unmute
+        </button>
+      )}
     </div>
   );
 }
 
-const DENIED = "Camera access denied. Please allow access in your browser settings.";
+const audioNoticeStyle = {
+  position: "absolute",
+  left: "0.5em",
+  top: "0.5em",
+  fontSize: "0.75rem",
+  color: "#fdd",
+  background: "rgba(0, 0, 0, 0.6)",
+  padding: "0.2em 0.5em",
+  borderRadius: "4px",
+  pointerEvents: "none",
+};
 
-// The user's camera: previewed here (unless showWebcam is false), sent to the backend while `publish` is on.
-// videoConstraints go to getUserMedia as the `video` constraints.
+const unmuteStyle = {
+  position: "absolute",
+  right: "0.5em",
+  bottom: "0.5em",
+  padding: "0.3em 0.8em",
+  borderRadius: "4px",
+  border: "none",
+  background: "rgba(0, 0, 0, 0.7)",
+  color: "#fff",
+  cursor: "pointer",
+};
+
+const CAMERA_DENIED = "Camera access denied. Please allow access in your browser settings.";
+const CAMERA_AND_MICROPHONE_DENIED = "Camera and microphone access denied. Please allow access in your browser settings.";
+const MICROPHONE_DENIED = "Microphone access denied. Please allow access in your browser settings.";
+
+// getUserMedia's outcome as a device state: "on", or "denied" / "error" with the reason.
+function deviceFailure(err) {
+  const denied = err && (err.name === "NotAllowedError" || err.name === "PermissionDeniedError");
+  return { state: denied ? "denied" : "error", error: String(err) };
+}
+
+// The user's camera: previewed here (unless showWebcam is false), sent on input `track` while `publish` is on.
+// With `audio` naming an audio input, the microphone is asked for with the camera and sent there while
+// `publishAudio` is on. videoConstraints go to getUserMedia as the `video` constraints.
 export function WebcamStream({
-  track = RELAY_CAMERA_TRACK,
+  track = DEFAULT_CAMERA_TRACK,
+  audio,
   publish: publishing = true,
+  publishAudio = true,
   videoConstraints,
   showWebcam = true,
   objectFit = "cover",
@@ -395,56 +582,63 @@ export function WebcamStream({
 }) {
   const videoRef = useRef(null);
   const streamRef = useRef(null);
-  const [camera, setCamera] = useState({ state: "starting", track: null });
-  const { relay } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
+  const [camera, setCamera] = useState({ state: "starting", video: null, audio: null });
+  const { declared } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
   const notify = useRef(onCameraChange);
   notify.current = onCameraChange;
+  useEffect(() => want(track, "video", "sendonly"), [track]);
+  useEffect(() => want(audio, "audio", "sendonly"), [audio]);
+  // A camera for an input the model does not take: say so, and do not ask for (or keep) the camera.
+  const problem = trackProblem(declared, track, "video", "sendonly");
 
-  const carried = track === RELAY_CAMERA_TRACK;
   useEffect(() => {
-    if (!carried) return; // nothing to send it on: do not ask for the camera
+    if (problem) return undefined;
     let cancelled = false;
     const constraints = videoConstraints || { width: { ideal: 1280 }, height: { ideal: 720 } };
     navigator.mediaDevices
-      .getUserMedia({ video: constraints, audio: false })
+      .getUserMedia({ video: constraints, audio: Boolean(audio) })
       .then((stream) => {
         if (cancelled) {
           stream.getTracks().forEach((t) => t.stop());
           return;
         }
         streamRef.current = stream;
-        if (videoRef.current) videoRef.current.srcObject = stream;
-        setCamera({ state: "on", track: stream.getVideoTracks()[0] || null });
+        if (videoRef.current) videoRef.current.srcObject = new MediaStream(stream.getVideoTracks());
+        setCamera({ state: "on", video: stream.getVideoTracks()[0] || null, audio: stream.getAudioTracks()[0] || null });
       })
       .catch((err) => {
-        if (cancelled) return;
-        const denied = err && (err.name === "NotAllowedError" || err.name === "PermissionDeniedError");
-        setCamera({ state: denied ? "denied" : "error", track: null, error: String(err) });
+        if (!cancelled) setCamera({ video: null, audio: null, ...deviceFailure(err) });
       });
     return () => {
       cancelled = true;
       // Unlike the JS SDK, really stop the camera on unmount (read through a ref, not a stale closure).
       if (streamRef.current) streamRef.current.getTracks().forEach((t) => t.stop());
       streamRef.current = null;
-      if (snapshot.relay) snapshot.relay.setCamera(null);
+      if (videoRef.current) videoRef.current.srcObject = null;
+      setCamera({ state: "starting", video: null, audio: null });
+      setInput(track, null);
+      if (audio) setInput(audio, null);
     };
-  }, [JSON.stringify(videoConstraints || null), carried]);
+  }, [JSON.stringify(videoConstraints || null), track, audio, Boolean(problem)]);
 
-  const sent = publishing ? camera.track : null;
+  const sentVideo = publishing ? camera.video : null;
+  const sentAudio = publishAudio ? camera.audio : null;
+  useEffect(() => setInput(track, sentVideo), [track, sentVideo]);
   useEffect(() => {
-    if (!carried) return; // another component's camera may be on the relay: leave it
-    if (relay) relay.setCamera(sent);
-    else cameraTrack = sent;
-  }, [relay, sent, carried]);
+    if (audio) setInput(audio, sentAudio);
+  }, [audio, sentAudio]);
 
   useEffect(() => {
     if (notify.current) notify.current(camera.state);
   }, [camera.state]);
 
-  const text = !carried
-    ? `The relay does not carry the track "${track}" (it sends the camera as "${RELAY_CAMERA_TRACK}").`
+  const shown = camera.state === "on" && !problem;
+  const text = problem
+    ? problem
     : camera.state === "denied"
-      ? DENIED
+      ? audio
+        ? CAMERA_AND_MICROPHONE_DENIED
+        : CAMERA_DENIED
       : camera.state === "error"
         ? "Camera unavailable"
         : "Starting camera...";
@@ -463,11 +657,205 @@ export function WebcamStream({
         muted
         playsInline
         autoPlay
-        style={{ width: "100%", height: "100%", objectFit, display: camera.state === "on" && carried ? "block" : "none" }}
+        style={{ width: "100%", height: "100%", objectFit, display: shown ? "block" : "none" }}
       />
-      {(camera.state !== "on" || !carried) && (
+      {!shown && (
         <div data-testid="webcam-status" style={overlayStyle}>
           {text}
+        </div>
+      )}
+    </div>
+  );
+}
+
+// The user's microphone, sent on audio input `track` while `publish` is on, with a level meter.
+// audioConstraints go to getUserMedia as the `audio` constraints.
+export function Microphone({
+  track = DEFAULT_MICROPHONE_TRACK,
+  publish: publishing = true,
+  audioConstraints,
+  onMicrophoneChange,
+  style,
+  className,
+  ref,
+  id,
+  ...rest
+}) {
+  const meterRef = useRef(null);
+  const streamRef = useRef(null);
+  const [mic, setMic] = useState({ state: "starting", track: null });
+  const { declared } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
+  const notify = useRef(onMicrophoneChange);
+  notify.current = onMicrophoneChange;
+  useEffect(() => want(track, "audio", "sendonly"), [track]);
+  const problem = trackProblem(declared, track, "audio", "sendonly");
+
+  useEffect(() => {
+    if (problem) return undefined;
+    let cancelled = false;
+    navigator.mediaDevices
+      .getUserMedia({ audio: audioConstraints || true, video: false })
+      .then((stream) => {
+        if (cancelled) {
+          stream.getTracks().forEach((t) => t.stop());
+          return;
+        }
+        streamRef.current = stream;
+        setMic({ state: "on", track: stream.getAudioTracks()[0] || null });
+      })
+      .catch((err) => {
+        if (!cancelled) setMic({ track: null, ...deviceFailure(err) });
+      });
+    return () => {
+      cancelled = true;
+      if (streamRef.current) streamRef.current.getTracks().forEach((t) => t.stop());
+      streamRef.current = null;
+      setMic({ state: "starting", track: null });
+      setInput(track, null);
+    };
+  }, [JSON.stringify(audioConstraints || null), track, Boolean(problem)]);
+
+  const sent = publishing ? mic.track : null;
+  useEffect(() => setInput(track, sent), [track, sent]);
+  useEffect(() => {
+    if (notify.current) notify.current(mic.state);
+  }, [mic.state]);
+  useEffect(() => {
+    // The level meter: an analyser on the microphone, drawn straight into the bar (no React render per frame).
+    if (!mic.track || typeof AudioContext === "undefined") return undefined;
+    const context = new AudioContext();
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 1024;
+    context.createMediaStreamSource(new MediaStream([mic.track])).connect(analyser);
+    const samples = new Float32Array(analyser.fftSize);
+    let frame = requestAnimationFrame(function draw() {
+      analyser.getFloatTimeDomainData(samples);
+      let sum = 0;
+      for (const v of samples) sum += v * v;
+      const level = Math.min(1, Math.sqrt(sum / samples.length) * 4);
+      if (meterRef.current) meterRef.current.style.width = `${Math.round(level * 100)}%`;
+      frame = requestAnimationFrame(draw);
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      context.close();
+    };
+  }, [mic.track]);
+
+  const text = problem
+    ? problem
+    : mic.state === "denied"
+      ? MICROPHONE_DENIED
+      : mic.state === "error"
+        ? "Microphone unavailable"
+        : mic.state === "starting"
+          ? "Starting microphone..."
+          : publishing
+            ? "Microphone on"
+            : "Microphone on (not sent)";
+  return (
+    <div ref={ref} id={id} className={className} data-microphone={mic.state} style={{ ...style }} {...rest}>
+      <div data-testid="microphone-status" style={{ fontSize: "0.8rem" }}>
+        {text}
+      </div>
+      <div style={{ height: "6px", background: "#333", borderRadius: "3px", overflow: "hidden" }}>
+        <div data-testid="microphone-level" ref={meterRef} style={{ height: "100%", width: "0%", background: "#4c4" }} />
+      </div>
+    </div>
+  );
+}
+
+// What MediaRecorder can write here, best first: WebM (VP8 + Opus) plays everywhere the page does.
+function recorderMimeType(withAudio) {
+  const candidates = withAudio
+    ? ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm", "video/mp4"]
+    : ["video/webm;codecs=vp8", "video/webm", "video/mp4"];
+  return candidates.find((t) => typeof MediaRecorder !== "undefined" && MediaRecorder.isTypeSupported(t)) || "";
+}
+
+// Records what the model shows (video `track`, and audio `audioTrack` when given) in the browser, from the
+// relay's received tracks: a MediaRecorder encodes its own copy, so the live view keeps every frame and gains
+// no latency. Stops on the second click or after `maxSeconds`, then downloads the clip (WebM, its duration
+// written into the file so players can seek).
+export function Recorder({
+  track = DEFAULT_VIDEO_TRACK,
+  audioTrack,
+  maxSeconds = 300,
+  filename = "reactor-clip",
+  onRecordingChange,
+  style,
+  className,
+  ref,
+  id,
+  ...rest
+}) {
+  const { streams } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
+  const [rec, setRec] = useState({ state: "idle", seconds: 0, error: "" });
+  const recorderRef = useRef(null);
+  const notify = useRef(onRecordingChange);
+  notify.current = onRecordingChange;
+  useEffect(() => want(track, "video", "recvonly"), [track]);
+  useEffect(() => want(audioTrack, "audio", "recvonly"), [audioTrack]);
+  useEffect(() => {
+    if (notify.current) notify.current(rec.state === "recording");
+  }, [rec.state]);
+  useEffect(() => () => recorderRef.current && recorderRef.current.stop(), []);
+
+  const start = () => {
+    const video = streams[track];
+    if (!video || video.readyState !== "live") {
+      setRec({ state: "idle", seconds: 0, error: `Nothing to record yet: no video on "${track}".` });
+      return;
+    }
+    const sound = audioTrack ? streams[audioTrack] : null;
+    const tracks = sound && sound.readyState === "live" ? [video, sound] : [video];
+    const mimeType = recorderMimeType(tracks.length > 1);
+    let recorder;
+    try {
+      recorder = new MediaRecorder(new MediaStream(tracks), mimeType ? { mimeType } : undefined);
+    } catch (err) {
+      setRec({ state: "idle", seconds: 0, error: `Cannot record: ${err}` });
+      return;
+    }
+    const chunks = [];
+    const began = performance.now();
+    const limit = setTimeout(() => recorder.state !== "inactive" && recorder.stop(), maxSeconds * 1000);
+    const ticker = setInterval(() => setRec((r) => ({ ...r, seconds: Math.floor((performance.now() - began) / 1000) })), 1000);
+    recorder.ondataavailable = (event) => event.data && event.data.size && chunks.push(event.data);
+    recorder.onerror = (event) => setRec((r) => ({ ...r, error: `Recording failed: ${event.error || "unknown error"}` }));
+    recorder.onstop = async () => {
+      clearTimeout(limit);
+      clearInterval(ticker);
+      recorderRef.current = null;
+      const type = recorder.mimeType || mimeType || "video/webm";
+      const webm = type.startsWith("video/webm");
+      let blob = new Blob(chunks, { type });
+      if (webm) blob = await fixWebmDuration(blob, performance.now() - began, { logger: false });
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement("a");
+      const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+      a.href = url;
+      a.download = `${filename}-${stamp}.${webm ? "webm" : "mp4"}`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      setRec((r) => ({ ...r, state: "idle" }));
+    };
+    recorderRef.current = recorder;
+    recorder.start(1000); // a chunk a second: a long clip never sits in one buffer
+    setRec({ state: "recording", seconds: 0, error: "" });
+  };
+  const stop = () => recorderRef.current && recorderRef.current.stop();
+  const recording = rec.state === "recording";
+  return (
+    <div ref={ref} id={id} className={className} data-recording={recording ? "true" : "false"} style={style} {...rest}>
+      <button type="button" data-testid="reactor-record" onClick={recording ? stop : start}>
+        {recording ? `Stop recording (${rec.seconds} s of ${maxSeconds} s)` : "Record"}
+      </button>
+      {rec.error && (
+        <div data-testid="reactor-record-error" style={{ fontSize: "0.8rem", color: "#f66" }}>
+          {rec.error}
         </div>
       )}
     </div>

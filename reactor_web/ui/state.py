@@ -10,12 +10,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any, TypedDict, cast
 
 import reflex as rx
+from reflex_base.event import EventSpec
 
 from reactor_web.client import ReactorError
+from reactor_web.protocol.constants import MAIN_VIDEO_TRACK
 from reactor_web.relay.handle import TabHandle
 from reactor_web.relay.peer import OfferError, RelayOffer
 from reactor_web.relay.registry import tabs
@@ -144,6 +147,9 @@ class ReactorState(rx.State):
     relay_answer: str = ""
     webcam_publish: bool = True
     camera_state: str = "starting"
+    #: Publish the page's microphone (``microphone()``, ``webcam_stream(audio=...)``) to the model while ready.
+    microphone_publish: bool = True
+    microphone_state: str = "off"
     #: Production mode (a coordinator hands out GPUs): the place in line while waiting, and time waited.
     queue_position: int | None = None
     waited_s: int | None = None
@@ -174,10 +180,11 @@ class ReactorState(rx.State):
     async def _tab(self) -> TabHandle:
         """This tab's session: on this worker, or forwarded to the worker that holds it (several workers)."""
 
-        def new_tab() -> tuple[TabSettings, bool]:
+        def new_tab() -> tuple[TabSettings, bool, bool]:
             # A new tab session (first use, after the last one was released, or taken over from a worker that is
             # gone) starts with this tab's choices.
-            return dataclasses.replace(tab_settings(), auto_retry=self.auto_retry), self.webcam_publish
+            tab = dataclasses.replace(tab_settings(), auto_retry=self.auto_retry)
+            return tab, self.webcam_publish, self.microphone_publish
 
         return await tabs.handle(self.router.session.client_token, new_tab)
 
@@ -263,9 +270,36 @@ class ReactorState(rx.State):
         await self._run("set_webcam_wanted", publish)
 
     @rx.event
+    async def set_microphone_publish(self, publish: bool) -> None:
+        """Publish the page's microphone to the model's declared audio input while ready, or stop publishing it."""
+        self.microphone_publish = publish
+        await self._run("set_microphone_wanted", publish)
+
+    @rx.event
+    def set_microphone_state(self, microphone_state: str) -> None:
+        """The microphone component reports its microphone: "off", "starting", "on", "denied" or "error"."""
+        self.microphone_state = microphone_state
+
+    @rx.event
+    async def screenshot(self, track: str = MAIN_VIDEO_TRACK) -> EventSpec | None:
+        """Download the model's current frame of video output ``track`` as a PNG (``<track>-<time>.png``); when
+        there is no frame (not ready, no such track), ``last_error`` says why (code ``NO_FRAME``)."""
+        try:
+            png = await (await self._tab()).screenshot(track)
+        except ReactorError as exc:
+            self.last_error = error_info(exc)
+            return None
+        return rx.download(data=png, filename=f"{track}-{time.strftime('%Y%m%d-%H%M%S')}.png")
+
+    @rx.event
     def set_camera_state(self, camera_state: str) -> None:
         """``webcam_stream`` reports its camera: "starting", "on", "denied" or "error"."""
         self.camera_state = camera_state
+
+    @rx.var
+    def declared_tracks(self) -> list[TrackInfo] | None:
+        """The tracks the session's model declares (None before a session declared any): what the relay carries."""
+        return self.capabilities.get("tracks") if self.capabilities else None
 
     @rx.var
     def waiting_text(self) -> str:

@@ -79,7 +79,7 @@ def test_an_outage_past_the_grace_period_releases_the_session_and_says_why(page:
     page.context.set_offline(True)
     # The relay (WebRTC on loopback) stays up; its heartbeat tells the backend the page's websocket is not,
     # and the backend's goodbye on the relay says why while the page is still offline.
-    notice = page.get_by_test_id("reactor-view-notice")
+    notice = page.locator("#reactor-view").get_by_test_id("reactor-view-notice")
     expect(notice).to_contain_text("without the page's connection to the backend", timeout=LONG_OUTAGE_S * 1000)
     assert runtime_sessions() == 0
     page.context.set_offline(False)

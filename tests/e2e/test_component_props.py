@@ -1,9 +1,9 @@
 """Every prop of reactor_view() and webcam_stream() reaches the JavaScript and does what it says.
 
 The dashboard app's ``/components`` page sets each away from its default: a view with
-``object_fit="cover"`` and ``muted=False``, a view asking for a track the relay does not carry, a
+``object_fit="cover"`` and ``muted=False``, a view asking for a track the model does not declare, a
 camera with small ``video_constraints``, ``object_fit="fill"`` and ``show_webcam=False``, and a camera
-for a track the relay does not send.
+for an input the model does not take.
 """
 
 from __future__ import annotations
@@ -63,13 +63,13 @@ def test_each_prop_set_away_from_its_default_has_its_effect(props_page: Page) ->
     assert style_of(page, "#view-cover video", "objectFit") == "cover"
     assert page.eval_on_selector("#view-cover video", "(v) => v.muted") is False
 
-    # A track the relay does not carry: a message in place of the video.
+    # A track the model does not declare: a message (naming the ones it does) in place of the video.
     missing = page.locator("#view-missing-track")
-    expect(missing).to_contain_text('The relay does not carry the track "depth"')
+    expect(missing).to_contain_text('The model has no track "depth" (it declares "main_video"')
     expect(missing.get_by_test_id("reactor-video")).to_be_hidden()
     assert page.eval_on_selector("#view-missing-track video", "(v) => v.srcObject") is None
-    # A camera for a track the relay does not send: a message, no camera asked for, the other one still sent.
-    expect(page.locator("#webcam-missing-track")).to_contain_text('The relay does not carry the track "depth_camera"')
+    # A camera for an input the model does not take: a message, the camera let go, the other one still sent.
+    expect(page.locator("#webcam-missing-track")).to_contain_text('The model has no track "depth_camera"')
     assert page.eval_on_selector("#webcam-missing-track video", "(v) => v.srcObject") is None
 
 
@@ -77,4 +77,8 @@ def test_the_defaults_on_the_dashboard(page: Page) -> None:
     expect(page.locator("#webcam [data-testid=webcam-preview]")).to_be_visible(timeout=10_000)
     assert style_of(page, "#webcam video", "objectFit") == "cover"
     assert style_of(page, "#reactor-view video", "objectFit") == "contain"
-    assert page.eval_on_selector("#reactor-view video", "(v) => v.muted") is True
+    # The edges view sets nothing but its track: muted by default (the main view's Sound switch unmutes it).
+    assert page.eval_on_selector("#edges-view video", "(v) => v.muted") is True
+    assert page.eval_on_selector("#reactor-view video", "(v) => v.muted") is False
+    page.locator("#sound-switch").click()
+    page.wait_for_function("() => document.querySelector('#reactor-view video').muted === true", timeout=10_000)

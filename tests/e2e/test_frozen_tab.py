@@ -79,7 +79,7 @@ def test_a_frozen_tab_is_told_why_its_relay_went_and_shows_ready_only_with_live_
     # At once: why, in the error line and in the view, and a fresh relay offered (a new tab session).
     expect(page.locator("#error-text")).to_contain_text("RELAY_RELEASED")
     expect(page.locator("#error-text")).to_contain_text("without a heartbeat from the page")
-    expect(page.get_by_test_id("reactor-view-notice")).to_contain_text("without a heartbeat")
+    expect(page.locator("#reactor-view").get_by_test_id("reactor-view-notice")).to_contain_text("without a heartbeat")
     expect(page.locator("#status-text")).to_have_text("Status: disconnected")
     expect(page.locator("#reactor-view")).to_have_attribute("data-live", "false")
     expect(page.locator("#reactor-view")).not_to_contain_text("ready")
@@ -91,7 +91,7 @@ def test_a_frozen_tab_is_told_why_its_relay_went_and_shows_ready_only_with_live_
     expect(page.locator("#error-text")).to_have_count(0)
     # The view shows its video only once frames arrive, and then they move.
     expect(page.locator("#reactor-view")).to_have_attribute("data-live", "true", timeout=READY_TIMEOUT_MS)
-    expect(page.get_by_test_id("reactor-video")).to_be_visible()
+    expect(page.locator("#reactor-view").get_by_test_id("reactor-video")).to_be_visible()
     expect(page.locator("#video-waiting")).to_have_count(0)  # the page says nothing is missing
     expect_video_moving(page)
 

@@ -54,7 +54,7 @@ def test_wrong_turn_password_shows_an_error(browser: Browser, prod_url: str, tur
         context.add_init_script(RECORD_PEERS_JS)
         page = context.new_page()
         page.goto(prod_url)
-        notice = page.locator("[data-testid=reactor-view-notice]")
+        notice = page.locator("#reactor-view [data-testid=reactor-view-notice]")
         expect(notice).to_contain_text("TURN server gave no relay candidate", timeout=30_000)
         expect(notice).to_contain_text("REACTOR_ICE_SERVERS")
         expect(notice).to_contain_text("401")  # the TURN server's answer: wrong credentials

@@ -174,7 +174,17 @@ async def test_bad_relay_offers_are_refused_and_the_tab_keeps_its_session(runtim
         statuses = []
         tab.reactor.on("status_changed", statuses.append)
         await tab.inbox.next()  # the status updates start
-        for raw in ["", "{}", "[1]", '{"sdp": "v=0\\r\\nbogus", "model_mid": "0", "webcam_mid": "1"}']:
+        for raw in [
+            "",
+            "{}",
+            "[1]",
+            json.dumps(
+                {
+                    "sdp": "v=0\r\nbogus",
+                    "tracks": [{"name": "main_video", "kind": "video", "direction": "recvonly", "mid": "0"}],
+                }
+            ),
+        ]:
             with pytest.raises(OfferError):
                 await tab.accept_offer(RelayOffer.parse(raw))
         with pytest.raises(ReactorError) as unknown:

@@ -17,6 +17,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcsctptransport import WEBRTC_STRING
 from client_helpers import connected
 from runtime_peer import RuntimePeer, is_msg
+from test_relay_peer import page_offer
 
 from reactor_web.protocol.constants import MAX_MESSAGE_SIZE
 from reactor_web.relay.peer import BrowserPeer, OfferError, RelayOffer
@@ -209,7 +210,7 @@ async def test_the_relay_survives_hostile_heartbeats() -> None:
         beat.on("open", opened.set)
         model = page.addTransceiver("video", direction="recvonly")
         await page.setLocalDescription(await page.createOffer())
-        answer = await relay.accept_offer(RelayOffer(page.localDescription.sdp, str(model.mid), None))
+        answer = await relay.accept_offer(page_offer(page.localDescription.sdp, model.mid))
         await page.setRemoteDescription(RTCSessionDescription(answer, "answer"))
         async with asyncio.timeout(20):
             await opened.wait()
@@ -227,6 +228,6 @@ async def test_the_relay_survives_hostile_heartbeats() -> None:
 
 
 def test_relay_offers_are_parsed_by_the_hardened_decoder() -> None:
-    for raw in [DEEP, '{"sdp": "v=0", "model_mid": "\\ud800"}', '{"sdp": NaN}', "[" * 100]:
+    for raw in [DEEP, '{"sdp": "v=0", "tracks": [{"name": "\\ud800"}]}', '{"sdp": NaN}', "[" * 100]:
         with pytest.raises(OfferError):
             RelayOffer.parse(raw)

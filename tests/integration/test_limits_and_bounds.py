@@ -16,12 +16,13 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.jitterbuffer import JitterBuffer
 from client_helpers import Recorder, connected
+from test_relay_peer import page_offer
 
 from reactor_web._aiortc import pin_process_host_addresses
 from reactor_web.client import Reactor, ReactorError
 from reactor_web.jitter import MarkerBitJitterBuffer
 from reactor_web.protocol.constants import MAX_MESSAGE_SIZE
-from reactor_web.relay.peer import BrowserPeer, RelayOffer
+from reactor_web.relay.peer import BrowserPeer
 from reactor_web.runtime import RuntimeConfig, serve_runtime
 
 PNG_THAT_IS_TEXT = b"this is a text file renamed corrupt.png"
@@ -188,7 +189,7 @@ async def test_our_peer_settings_do_not_reach_an_unrelated_peer(runtime_url: str
             page.addTransceiver("video", direction="sendonly")
             page.createDataChannel("relay")
             await page.setLocalDescription(await page.createOffer())
-            answer = await relay.accept_offer(RelayOffer(page.localDescription.sdp, str(model.mid), None))
+            answer = await relay.accept_offer(page_offer(page.localDescription.sdp, model.mid))
             await page.setRemoteDescription(RTCSessionDescription(answer, "answer"))
             assert re.findall(r"a=candidate:\S+ \d+ udp \d+ (\S+)", answer) == ["127.0.0.1"] * len(
                 re.findall("a=candidate", answer)

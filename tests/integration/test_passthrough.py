@@ -243,8 +243,8 @@ async def test_the_pages_camera_reaches_the_model_as_the_browser_encoded_it(tab:
         # ... sent on as the page's encoder made it: the backend decoded none of the camera's frames.
         published = transport.published["webcam"]
         assert published.passthrough
-        webcam_tap = tab.peer._webcam_tap
-        assert webcam_tap is not None and webcam_tap.frames_decoded == 0
+        [webcam_tap] = tab.peer._taps
+        assert webcam_tap.frames_decoded == 0
     finally:
         await page.pc.close()
 
@@ -256,7 +256,7 @@ async def test_a_keyframe_request_from_the_gpu_reaches_the_pages_encoder(tab: Ta
         tab.set_webcam_wanted(True)
         await connect(tab)
         camera = Recording("camera at the backend")
-        camera.set_source(tab.peer.webcam_encoded)
+        camera.set_source(tab.peer.input("webcam", "video").encoded)
         await camera.until(lambda: len(camera.digests) >= 30, "the camera streaming")
         keyframes = camera.keyframes
         transport = tab.reactor._transport

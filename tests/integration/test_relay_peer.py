@@ -13,7 +13,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from av import VideoFrame
 
 from reactor_web._media import FrameHub
-from reactor_web.relay.peer import BrowserPeer, OfferError, RelayOffer
+from reactor_web.relay.peer import BrowserPeer, OfferError, RelayOffer, RelayTrack
 
 
 def solid_frame(rgb: tuple[int, int, int], pts: int = 0) -> VideoFrame:
@@ -37,6 +37,14 @@ class SolidTrack(MediaStreamTrack):
         return solid_frame(self.rgb, self.count * 3000)
 
 
+def page_offer(sdp: str, model_mid: str | None, webcam_mid: str | None = None) -> RelayOffer:
+    """The offer of a page showing ``main_video`` on ``model_mid`` and sending ``webcam`` on ``webcam_mid``."""
+    tracks = [RelayTrack("main_video", "video", "recvonly", str(model_mid))]
+    if webcam_mid is not None:
+        tracks.append(RelayTrack("webcam", "video", "sendonly", webcam_mid))
+    return RelayOffer(sdp, tuple(tracks))
+
+
 class Page:
     """An aiortc peer that offers like the dashboard's JavaScript relay."""
 
@@ -52,7 +60,7 @@ class Page:
 
     async def offer(self) -> RelayOffer:
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        return RelayOffer(self.pc.localDescription.sdp, self.model.mid, self.webcam.mid)
+        return page_offer(self.pc.localDescription.sdp, self.model.mid, self.webcam.mid)
 
     async def answer(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
@@ -61,7 +69,7 @@ class Page:
 def pixel_source(peer: BrowserPeer) -> FrameHub:
     """A GPU video the relay gets only decoded (no encoded frames to forward): it transcodes it for the page."""
     gpu = FrameHub("video", name="gpu")
-    peer.set_model_source(gpu.subscribe(), None)
+    peer.set_source("main_video", "video", gpu.subscribe(), None)
     return gpu
 
 
@@ -82,7 +90,7 @@ async def next_frame_where(track: MediaStreamTrack, predicate, within: float = 1
 async def test_model_frames_reach_the_page_and_the_camera_reaches_the_backend() -> None:
     peer = BrowserPeer()
     page = Page(camera=SolidTrack((20, 200, 20)))
-    camera_view = peer.webcam.subscribe()
+    camera_view = peer.input("webcam", "video").frames.subscribe()
     gpu = pixel_source(peer)
     try:
         await connect(peer, page)
@@ -218,7 +226,7 @@ async def test_a_page_whose_websocket_stays_down_is_released_though_it_beats() -
 
 @pytest.mark.parametrize(
     "raw",
-    ["not json", "{}", json.dumps({"sdp": "hello", "model_mid": "0"}), json.dumps({"sdp": "v=0\r\n"})],
+    ["not json", "{}", json.dumps({"sdp": "hello", "tracks": []}), json.dumps({"sdp": "v=0\r\n"})],
 )
 def test_bad_offers_are_refused_clearly(raw: str) -> None:
     with pytest.raises(OfferError):
@@ -229,7 +237,7 @@ async def test_malformed_sdp_is_refused_and_the_peer_survives() -> None:
     peer = BrowserPeer()
     try:
         with pytest.raises(OfferError):
-            await peer.accept_offer(RelayOffer("v=0\r\nthis is not sdp\r\n", "0", "1"))
+            await peer.accept_offer(page_offer("v=0\r\nthis is not sdp\r\n", "0", "1"))
         page = Page()
         await connect(peer, page)  # a good offer still works afterwards
         await page.pc.close()

@@ -96,14 +96,14 @@ async def test_the_relay_never_restamps_frames_it_shares_and_its_clock_stays_mon
     view hands the sender the very frame the client's view holds, with the same timestamp."""
     peer = BrowserPeer()
     feeds = []
-    sender_view = peer.model_video.subscribe()
+    sender_view = peer.output("main_video", "video").frames.subscribe()
     stamps = []
     # Two GPU connections in a row (a reconnect): the second source's own timestamps go backwards.
     for source_pts in ([900_000, 903_000], [3_000, 6_000]):
         source = ScriptedTrack()
         feed = TrackFeed("main_video", source)
         feeds.append(feed)
-        peer.model_video.set_source(feed.track.subscribe())
+        peer.output("main_video", "video").frames.set_source(feed.track.subscribe())
         for pts in source_pts:
             source.queue.put_nowait(video_frame(100, pts))
             sent = await recv(sender_view)
