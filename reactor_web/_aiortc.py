@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import aioice.ice
 from aioice import TransportPolicy
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
@@ -85,7 +85,16 @@ class _ConfiguredPeerConnection(RTCPeerConnection):
 
 
 def create_peer_connection(configuration: RTCConfiguration | None, options: PeerOptions) -> RTCPeerConnection:
-    """A new peer connection with ``options`` applied to it alone (an ``RTCPeerConnection``)."""
+    """A new peer connection with ``options`` applied to it alone (an ``RTCPeerConnection``), bundling every
+    m-section on one transport (``max-bundle``).
+
+    aiortc's default ``balanced`` policy gives a second transceiver of a kind the first one's transport and then,
+    when the BUNDLE group moves that kind onto the primary transport, skips it: its transport is discarded and it
+    never sends or receives. Two audio tracks (the model's sound and the microphone) hit it; browsers, the JS SDK
+    and aiortc peers all bundle, so ``max-bundle`` costs nothing. An offerer must add its transceivers before its
+    data channel: aiortc stops the shared transport of a data channel created first when the answer arrives."""
+    configuration = configuration or RTCConfiguration()
+    configuration.bundlePolicy = RTCBundlePolicy.MAX_BUNDLE
     return _ConfiguredPeerConnection(configuration, options)
 
 

@@ -6,10 +6,21 @@ It is the counterpart the interop tests run inside the *published* runtime:
   gradient with a moving bar; with a webcam it shows the newest webcam frame, scaled
   to 640x360 and lightly tinted green. A 6-pixel bar at the top always moves, so the
   stream is animated either way.
+* ``edges_video`` (out): the same frame's edges, gray, at half the size (320x180):
+  R = G = B = min(255, 3 * (|dx| + |dy|)) of every second pixel's BT.601 luma, as
+  reactor_web's embedded demo model defines it (``reactor_web.runtime.model.edges_view``).
+* ``main_audio`` (out): 48 kHz mono, 1600 samples per frame, a sine at 0.25 of full
+  scale whose pitch follows the brightness: 220 + 8.8 * brightness Hz (660 Hz at 50),
+  phase-continuous when it changes.
 * ``webcam`` (in): the client's camera (any size), read newest-first.
+* ``microphone`` (in): the client's microphone, 48 kHz mono (the runtime resamples and
+  mixes down). The model keeps its newest 160 ms and reports their RMS level (0..1 of
+  full scale) and dominant frequency.
 * Commands: ``set_brightness {value: int 0..100}`` (50 = unchanged) and
   ``ping {seq: int}`` → replies ``pong {seq, frame}`` to the sender.
-* Messages: ``pong`` (a command's reply) and ``brightness_changed`` (broadcast).
+* Messages: ``pong`` (a command's reply), ``brightness_changed`` (broadcast) and
+  ``state_update {brightness, mic_level, mic_pitch_hz}`` (broadcast every 0.5 s while a
+  microphone is heard, and once more when it has been silent for 1 s).
 
 Start it with ``HOST=127.0.0.1 PORT=8080 python -m reactor_runtime.serve`` in this folder
 (see README.md). This file needs Python >= 3.12 and reactor-runtime; it is not imported
@@ -18,14 +29,19 @@ by the reactor_web package.
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 from reactor_runtime import (
+    Audio,
     InputField,
     MediaInput,
     MessageField,
     ModelMessage,
     Output,
     ReactorApp,
+    ReadMode,
     Video,
     event,
     session_started,
@@ -33,16 +49,33 @@ from reactor_runtime import (
 
 WIDTH = 640
 HEIGHT = 360
+FPS = 30
 TINT = np.array([0.0, 255.0, 0.0], dtype=np.float32)
 TINT_WEIGHT = 0.15
+SAMPLE_RATE = 48_000
+SAMPLES_PER_FRAME = SAMPLE_RATE // FPS
+TONE_AMPLITUDE = 0.25
+#: The microphone analysis: the newest 160 ms, reported every 0.5 s, gone after 1 s without audio.
+MIC_WINDOW = round(0.16 * SAMPLE_RATE)
+MIC_REPORT_S = 0.5
+MIC_STALE_S = 1.0
+SILENCE_LEVEL = 0.001
+
+
+def tone_hz(brightness: int) -> float:
+    """The pitch of ``main_audio`` at ``brightness`` 0..100 (as in reactor_web.runtime.audio)."""
+    return 220.0 + 8.8 * brightness
 
 
 class DemoOutput(Output):
     main_video: Video
+    edges_video: Video
+    main_audio: Audio
 
 
 class DemoInput(MediaInput):
     webcam: Video
+    microphone: Audio
 
 
 class Pong(ModelMessage):
@@ -58,6 +91,38 @@ class BrightnessChanged(ModelMessage):
     value: int = MessageField(description="The new brightness, 0..100 (50 = unchanged).")
 
 
+class StateUpdate(ModelMessage):
+    """Broadcast while a microphone is heard: what the model hears of it."""
+
+    brightness: int = MessageField(description="The brightness, 0..100.")
+    mic_level: float = MessageField(description="RMS of the newest 160 ms, 0..1 of full scale (0: none).")
+    mic_pitch_hz: float | None = MessageField(None, description="Their dominant frequency in Hz (null: silent).")
+
+
+def edges_view(frame: np.ndarray) -> np.ndarray:
+    """Gray edges of an (H, W, 3) RGB frame at half the size (even): see the module docstring."""
+    h, w = frame.shape[0] // 2 & ~1, frame.shape[1] // 2 & ~1
+    rgb = frame[0 : 2 * h : 2, 0 : 2 * w : 2].astype(np.uint16)
+    luma = ((77 * rgb[..., 0] + 150 * rgb[..., 1] + 29 * rgb[..., 2]) >> 8).astype(np.int16)
+    edges = np.zeros_like(luma)
+    edges[:, 1:] += np.abs(luma[:, 1:] - luma[:, :-1])
+    edges[1:, :] += np.abs(luma[1:, :] - luma[:-1, :])
+    gray = np.clip(edges * 3, 0, 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
+def pitch_hz(samples: np.ndarray) -> float:
+    """The strongest frequency (Hz) of float samples at SAMPLE_RATE: Hann window, parabolic peak."""
+    size = 1 << (len(samples) - 1).bit_length()
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)), size))
+    low = math.ceil(20.0 * size / SAMPLE_RATE)  # not DC or rumble
+    k = low + int(np.argmax(spectrum[low:-1]))
+    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-12)
+    denominator = a - 2 * b + c
+    offset = 0.5 * (a - c) / denominator if denominator < 0 else 0.0
+    return float((k + offset) * SAMPLE_RATE / size)
+
+
 def _resize_nearest(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     """Nearest-neighbour resize of an (H, W, 3) frame, numpy only."""
     src_h, src_w = frame.shape[:2]
@@ -69,7 +134,7 @@ def _resize_nearest(frame: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 class DemoApp(ReactorApp):
-    fps = 30
+    fps = FPS
     media: DemoInput
 
     def load(self, config_path: object) -> None:
@@ -83,6 +148,11 @@ class DemoApp(ReactorApp):
         self.brightness = 50
         self.frame_count = 0
         self.webcam_frame: np.ndarray | None = None
+        self.phase = 0.0
+        self.mic_window = np.zeros(0, dtype=np.float32)
+        self.mic_heard_at = -math.inf
+        self.mic_reported_at = -math.inf
+        self.mic_reporting = False
 
     @session_started
     def on_session_started(self) -> None:
@@ -107,7 +177,33 @@ class DemoApp(ReactorApp):
         frames = self.media.webcam.try_read()
         if frames:
             self.webcam_frame = frames[-1].data
+        await self._listen()
         return {"webcam": self.webcam_frame, "brightness": self.brightness}
+
+    async def _listen(self) -> None:
+        """Take the microphone audio that arrived, and report what is heard (see the module docstring)."""
+        microphone = self.media.microphone
+        frames = microphone.try_read(microphone.available, ReadMode.FIFO) if microphone.available else None
+        now = time.monotonic()
+        if frames:
+            samples = np.concatenate([f.data.reshape(-1) for f in frames]).astype(np.float32) / 32768.0
+            self.mic_window = np.concatenate((self.mic_window, samples[-MIC_WINDOW:]))[-MIC_WINDOW:]
+            self.mic_heard_at = now
+        hearing = now - self.mic_heard_at <= MIC_STALE_S
+        if not hearing:
+            self.mic_window = self.mic_window[:0]
+        if (hearing or self.mic_reporting) and now - self.mic_reported_at >= MIC_REPORT_S:
+            level = float(np.sqrt(np.mean(np.square(self.mic_window)))) if self.mic_window.size else 0.0
+            pitch = pitch_hz(self.mic_window) if level >= SILENCE_LEVEL and self.mic_window.size > 1024 else None
+            await self.send(
+                StateUpdate(
+                    brightness=self.brightness,
+                    mic_level=round(level, 3),
+                    mic_pitch_hz=None if pitch is None else round(pitch, 1),
+                )
+            )
+            self.mic_reported_at = now
+            self.mic_reporting = hearing  # one more report after the microphone went quiet, then none
 
     def generate(self, input: dict[str, object], /) -> DemoOutput:
         t = self.frame_count / float(self.fps)
@@ -131,4 +227,11 @@ class DemoApp(ReactorApp):
         marker = (self.frame_count * 8) % WIDTH
         out[:6, :] = 0
         out[:6, marker : marker + 40] = 255
-        return DemoOutput(main_video=out)
+        return DemoOutput(main_video=out, edges_video=edges_view(out), main_audio=self._tone(brightness))
+
+    def _tone(self, brightness: int) -> np.ndarray:
+        """One frame's worth of the tone, (1, SAMPLES_PER_FRAME) int16, carrying the phase on."""
+        step = 2 * math.pi * tone_hz(brightness) / SAMPLE_RATE
+        wave = TONE_AMPLITUDE * np.sin(self.phase + step * np.arange(SAMPLES_PER_FRAME))
+        self.phase = (self.phase + step * SAMPLES_PER_FRAME) % (2 * math.pi)
+        return np.rint(wave * 32767).astype(np.int16).reshape(1, -1)

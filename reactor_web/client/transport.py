@@ -97,13 +97,15 @@ class PeerTransport:
         self._listener = listener
         config = RTCConfiguration(iceServers=rtc_ice_servers(ice_servers))
         self.pc = create_peer_connection(config, peer_options or PeerOptions())
-        # The data channel comes first, with no init (label "data", ordered, reliable, DCEP): Part A §6.1.
-        self.data: RTCDataChannel = self.pc.createDataChannel(DATA_CHANNEL_LABEL)
-        self.control: RTCDataChannel | None = self.pc.createDataChannel(CONTROL_CHANNEL_LABEL) if control else None
         # One transceiver per capability track, in capabilities order, direction verbatim.
         self.transceivers: dict[str, RTCRtpTransceiver] = {
             t.name: self.pc.addTransceiver(t.kind, direction=t.direction) for t in tracks
         }
+        # The data channel, with no init (label "data", ordered, reliable, DCEP): Part A §6.1. The JS SDK creates
+        # it first; aiortc writes its m-section last either way, and created after the transceivers it shares
+        # their bundled transport (created first, aiortc's BUNDLE handling would stop that transport).
+        self.data: RTCDataChannel = self.pc.createDataChannel(DATA_CHANNEL_LABEL)
+        self.control: RTCDataChannel | None = self.pc.createDataChannel(CONTROL_CHANNEL_LABEL) if control else None
         self.feeds: dict[str, TrackFeed] = {}
         for name, transceiver in self.transceivers.items():
             if transceiver.direction != "recvonly" and transceiver.kind == "video":

@@ -89,7 +89,7 @@ class UploadView(Protocol):
 
 
 class PausableTrack(Protocol):
-    """An outbound track the client can pause (``tracks.ModelVideoTrack``)."""
+    """An outbound track the client can pause (``tracks.OutboundTrack``)."""
 
     def pause(self) -> None: ...
     def resume(self) -> None: ...

@@ -6,9 +6,17 @@ import logging
 from typing import Any
 
 from reactor_web.protocol.capabilities import Capabilities, TrackSpec, commands_to_openapi
-from reactor_web.protocol.constants import MAIN_VIDEO_TRACK, SDK_VERSION, WEBCAM_TRACK, WEBRTC_VERSION
+from reactor_web.protocol.constants import (
+    MAIN_AUDIO_TRACK,
+    MAIN_VIDEO_TRACK,
+    MICROPHONE_TRACK,
+    SDK_VERSION,
+    WEBCAM_TRACK,
+    WEBRTC_VERSION,
+)
+from reactor_web.runtime.audio import SAMPLE_RATE
 from reactor_web.runtime.config import RuntimeConfig
-from reactor_web.runtime.model import COMMANDS, MESSAGES
+from reactor_web.runtime.model import COMMANDS, EDGES_VIDEO_TRACK, MESSAGES
 from reactor_web.runtime.session import RuntimeSession, Upload
 
 log = logging.getLogger(__name__)
@@ -16,6 +24,16 @@ log = logging.getLogger(__name__)
 #: The descriptor's ``state`` for a live session (the JS SDK's ``SessionState`` enum; not CLOSED/INACTIVE).
 SESSION_STATE = "ACTIVE"
 WEBRTC_TRANSPORT = {"protocol": "webrtc", "version": WEBRTC_VERSION}
+#: The demo model's tracks, in capabilities order (directions from the client's side): its picture, the
+#: picture's edges (``model.edges_view``), its tone (``audio.tone_hz``), and the camera and microphone it
+#: takes in. Clients create their transceivers in this order.
+TRACKS: tuple[TrackSpec, ...] = (
+    TrackSpec(MAIN_VIDEO_TRACK, "video", "recvonly"),
+    TrackSpec(EDGES_VIDEO_TRACK, "video", "recvonly"),
+    TrackSpec(MAIN_AUDIO_TRACK, "audio", "recvonly"),
+    TrackSpec(WEBCAM_TRACK, "video", "sendonly"),
+    TrackSpec(MICROPHONE_TRACK, "audio", "sendonly"),
+)
 
 
 class TooManySessions(Exception):
@@ -27,13 +45,12 @@ class SessionManager:
 
     def __init__(self, config: RuntimeConfig) -> None:
         self.config = config
-        tracks = (TrackSpec(MAIN_VIDEO_TRACK, "video", "recvonly"), TrackSpec(WEBCAM_TRACK, "video", "sendonly"))
         self.capabilities = Capabilities(
-            tracks=tracks, commands=COMMANDS, protocol_version="v0", emission_fps=float(config.fps)
+            tracks=TRACKS, commands=COMMANDS, protocol_version="v0", emission_fps=float(config.fps)
         )
         self.schema = commands_to_openapi(
             COMMANDS,
-            tracks,
+            TRACKS,
             title=config.model_name,
             version=config.model_version,
             description="CPU demo model of reactor-web's embedded runtime",
@@ -102,12 +119,20 @@ class SessionManager:
         }
 
     def track_map(self) -> dict[str, dict[str, Any]]:
-        """Part B ``track_map``: directions from the model's view (``out`` = the client receives)."""
+        """Part B ``track_map``: directions from the model's view (``out`` = the client receives). ``rate``:
+        for audio its sample rate in Hz (48000.0, both ways), as reactor-runtime 3.10 reports an audio track
+        (its ``Audio.sample_rate``); for video the frames per second of an output (``fps``), 0.0 for an
+        input, which takes whatever rate the client sends."""
         return {
             t.name: {
                 "kind": t.kind,
                 "direction": "out" if t.direction == "recvonly" else "in",
-                "rate": float(self.config.fps) if t.direction == "recvonly" else 0.0,
+                "rate": self._rate(t),
             }
             for t in self.capabilities.tracks
         }
+
+    def _rate(self, track: TrackSpec) -> float:
+        if track.kind == "audio":
+            return float(SAMPLE_RATE)
+        return float(self.config.fps) if track.direction == "recvonly" else 0.0

@@ -5,6 +5,12 @@ messages, uploads) can be exercised on any machine. Without webcam input it anim
 input it transforms the latest webcam frame. An uploaded image (``set_image``) is blended over either.
 Settings change on the next rendered frame. With ``stamp_frames`` every frame carries the wall-clock time
 it was rendered at (``protocol.stamp``), for glass-to-glass latency measurements.
+
+Its outputs, in the runtime's capabilities order: ``main_video`` (:meth:`DemoModel.render`),
+``edges_video`` (:func:`edges_view` of the same frame: the model renders once per frame for both) and
+``main_audio`` (a tone whose pitch follows the brightness, ``audio.tone_hz``). Its inputs: ``webcam``
+(:meth:`DemoModel.set_webcam_frame`) and ``microphone`` (:meth:`DemoModel.feed_microphone`: its level and
+pitch are reported in :attr:`DemoModel.state` and drawn as a meter on ``main_video``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from reactor_web.protocol.capabilities import UPLOAD_TYPE, CommandSpec
 from reactor_web.protocol.stamp import STAMP_WIDTH, draw_stamp
 from reactor_web.protocol.validation import CommandValidationError, validate_data
+from reactor_web.runtime.audio import MicAnalyser
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,14 @@ DEFAULT_OPACITY = 0.5
 #: Images with more pixels than this are refused before decoding: a small compressed file can expand to
 #: gigabytes (Pillow itself only warns below twice its own, much larger, limit).
 MAX_IMAGE_PIXELS = 40_000_000
+#: The model's second video output: :func:`edges_view` of every ``main_video`` frame.
+EDGES_VIDEO_TRACK = "edges_video"
+#: The microphone meter: a column this wide (pixels) at the left edge of ``main_video``, darkened to
+#: 1/:data:`METER_BACKDROP` while a microphone feeds the model, with a bar of :data:`METER_RGB` rising from
+#: the bottom to ``round(level * height)`` rows (level: the RMS, 0..1 of full scale).
+METER_WIDTH = 8
+METER_BACKDROP = 4
+METER_RGB = (60, 220, 90)
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
@@ -98,6 +113,14 @@ _STATE_SCHEMA: dict[str, Any] = {
         "prompt": {"type": "string"},
         "image": {"type": ["string", "null"], "description": "name of the blended image's file"},
         "opacity": {"type": "number"},
+        "mic_level": {
+            "type": "number",
+            "description": "RMS level of the microphone's latest 160 ms, 0..1 of full scale (0: none publishing)",
+        },
+        "mic_pitch_hz": {
+            "type": ["number", "null"],
+            "description": "dominant frequency of the microphone's latest 160 ms in Hz (null: silent or none)",
+        },
     },
 }
 #: Application messages the model sends, for the OpenAPI document's ``webhooks``.
@@ -121,7 +144,11 @@ class ModelMessage:
 
 
 class DemoModel:
-    """Renders ``width``x``height`` RGB frames; commands change brightness, effect, prompt and image."""
+    """Renders ``width``x``height`` RGB frames; commands change brightness, effect, prompt and image.
+
+    ``frame_index`` counts rendered frames; ``commands_applied`` counts commands that took effect (each
+    one clicks on ``main_audio``).
+    """
 
     def __init__(self, width: int = 640, height: int = 360, fps: int = 30, *, stamp_frames: bool = False) -> None:
         if stamp_frames and width < STAMP_WIDTH:
@@ -136,6 +163,8 @@ class DemoModel:
         self.image_name: str | None = None
         self.opacity = DEFAULT_OPACITY
         self.frame_index = 0
+        self.commands_applied = 0
+        self.microphone = MicAnalyser()
         self._commands = {c.name: c for c in COMMANDS}
         # (256 - weight, image * weight): the blend in 8.8 fixed point, precomputed per set_image.
         self._image_blend: tuple[int, np.ndarray] | None = None
@@ -151,12 +180,17 @@ class DemoModel:
 
     @property
     def state(self) -> dict[str, Any]:
+        """What ``state_update`` messages carry (``MESSAGES["state_update"]`` is its schema)."""
+        hearing = self.microphone.active
+        pitch = self.microphone.pitch_hz() if hearing else None
         return {
             "brightness": self.brightness,
             "effect": self.effect,
             "prompt": self.prompt,
             "image": self.image_name,
             "opacity": self.opacity,
+            "mic_level": round(self.microphone.level, 3) if hearing else 0.0,
+            "mic_pitch_hz": None if pitch is None else round(pitch, 1),
         }
 
     def handle_command(self, name: str, data: Any, files: Mapping[str, bytes] | None = None) -> list[ModelMessage]:
@@ -176,6 +210,7 @@ class DemoModel:
             log.warning("invalid %s command: %s", name, exc)
             return [_error("INVALID_COMMAND", str(exc), name)]
         if name == "ping":
+            self.commands_applied += 1
             return [ModelMessage("pong", {"timestamp": time.time(), "frame": self.frame_index})]
         if name == "set_brightness":
             self.brightness = int(payload["value"])
@@ -192,7 +227,12 @@ class DemoModel:
                 return [problem]
         elif name == "clear_image":
             self.image_name, self._image_blend = None, None
-        return [ModelMessage("state_update", self.state, broadcast=True)]
+        self.commands_applied += 1
+        return [self.state_message()]
+
+    def state_message(self) -> ModelMessage:
+        """The ``state_update`` broadcast after every applied command (and while a microphone feeds the model)."""
+        return ModelMessage("state_update", self.state, broadcast=True)
 
     def _set_image(self, ref: dict[str, Any], content: bytes | None, opacity: float | None) -> ModelMessage | None:
         """Decode and fit the image to the frame; an error message if it cannot be used (state unchanged)."""
@@ -241,6 +281,22 @@ class DemoModel:
         self._webcam_rgb = (frame, rgb)
         return rgb
 
+    # -------------------------------------------------------------- microphone
+
+    def feed_microphone(self, frame: av.AudioFrame) -> bool:
+        """Hand the model the newest microphone audio (any format, layout and rate); False if the frame
+        was unusable and ignored. Never raises."""
+        return self.microphone.feed(frame)
+
+    def clear_microphone(self) -> None:
+        """Forget the microphone's audio (it was unpublished): level 0, no pitch, no meter."""
+        self.microphone.clear()
+
+    @property
+    def microphone_active(self) -> bool:
+        """A microphone fed the model within ``audio.MIC_STALE_S``."""
+        return self.microphone.active
+
     # --------------------------------------------------------------- rendering
 
     def render(self, t: float | None = None) -> np.ndarray:
@@ -264,10 +320,20 @@ class DemoModel:
             img = np.repeat(_edges(_luma(img))[..., None], 3, axis=2)
         if self._lut is not None:
             img = self._lut[img]
+        if self.microphone.active:
+            self._draw_meter(img, self.microphone.level)
         if self.stamp_frames:
             draw_stamp(img)  # last, so no effect or overlay can garble it
         self.frame_index += 1
         return img
+
+    def _draw_meter(self, img: np.ndarray, level: float) -> None:
+        """The microphone meter (:data:`METER_WIDTH`), after the effects so that none changes it."""
+        column = img[:, :METER_WIDTH]
+        column //= METER_BACKDROP  # a dark backdrop so the bar reads on any picture
+        bar = round(min(max(level, 0.0), 1.0) * self.height)
+        if bar:
+            column[self.height - bar :] = METER_RGB
 
     def _build_lut(self) -> np.ndarray | None:
         """One lookup table for the per-pixel effects (invert, posterize) followed by brightness."""
@@ -324,6 +390,22 @@ class DemoModel:
             draw.text((margin, margin + i * line_h), line, fill=255, font=self._font)
         mask = np.asarray(canvas) > 127
         return margin, self.height - margin - box_h, mask
+
+
+def edges_view(frame: np.ndarray) -> np.ndarray:
+    """The ``edges_video`` picture of a ``main_video`` frame: gray edges at half the resolution.
+
+    ``frame``: ``(H, W, 3)`` uint8 RGB (as sent, meter and stamp included). Returns ``(h, w, 3)`` uint8 with
+    ``h = H // 2`` and ``w = W // 2`` rounded down to even numbers, and R == G == B == ``E`` where
+    ``E = _edges(_luma(frame[0:2h:2, 0:2w:2]))``: every second pixel's BT.601 luma, then its gradient
+    magnitude ``min(255, 3 * (|dx| + |dy|))`` (0 in flat areas; the first row and column only count the
+    direction they have). So the view is gray where the main picture is colourful, dark where it is
+    smooth and bright along its outlines.
+    """
+    h = frame.shape[0] // 2 & ~1
+    w = frame.shape[1] // 2 & ~1
+    edges = _edges(_luma(frame[0 : 2 * h : 2, 0 : 2 * w : 2]))
+    return np.repeat(edges[..., None], 3, axis=2)
 
 
 def _luma(img: np.ndarray) -> np.ndarray:

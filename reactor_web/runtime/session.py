@@ -9,6 +9,14 @@ A session ends on ``stop_session``, when a peer connection fails, or when its li
 ``ping_timeout_s`` after the latest runtime ``ping``. A peer connection the client closes (a
 recoverable disconnect) does not end the session at once: the client may re-offer with PUT, and the
 watchdog releases the session if it doesn't.
+
+Media: every recvonly capability track of a connection gets its own output track (``tracks.py``; the video
+ones share the session's :class:`~reactor_web.runtime.tracks.FrameClock`, so the model renders once per
+frame for all of them), and every sendonly one is read into the model by name (``webcam``, ``microphone``)
+when that connection may feed it (it holds the publisher slot, or it is the flat flow's and no registered
+connection holds it). While a microphone feeds the model, the session broadcasts the model's
+``state_update`` (with ``mic_level`` and ``mic_pitch_hz``) when what it hears changes (looked at every
+:data:`MIC_REPORT_S`), and once more when it stops.
 """
 
 from __future__ import annotations
@@ -31,15 +39,25 @@ from av.frame import Frame
 from reactor_web._aiortc import create_peer_connection, guarded, rtc_ice_servers
 from reactor_web._media import drain
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
-from reactor_web.protocol.constants import CONTROL_CHANNEL_LABEL, DATA_CHANNEL_LABEL
+from reactor_web.protocol.constants import (
+    CONTROL_CHANNEL_LABEL,
+    DATA_CHANNEL_LABEL,
+    MAIN_AUDIO_TRACK,
+    MICROPHONE_TRACK,
+    WEBCAM_TRACK,
+)
 from reactor_web.protocol.envelope import encode_envelope
 from reactor_web.protocol.schemas import parse_sdp_offer
 from reactor_web.runtime.channels import ChannelHandler, flush, send_text
 from reactor_web.runtime.config import RuntimeConfig
-from reactor_web.runtime.model import DemoModel
-from reactor_web.runtime.tracks import ModelVideoTrack
+from reactor_web.runtime.model import EDGES_VIDEO_TRACK, DemoModel
+from reactor_web.runtime.tracks import FrameClock, ModelAudioTrack, ModelVideoTrack, OutboundTrack, RenderedFrame
 
 log = logging.getLogger(__name__)
+
+#: While a microphone feeds the model, its level and pitch are looked at this often (seconds), and broadcast
+#: (``state_update``) when they changed.
+MIC_REPORT_S = 0.5
 
 
 class SignallingError(Exception):
@@ -70,7 +88,7 @@ class Connection:
     pc: RTCPeerConnection | None = None
     answer: str | None = None
     error: SignallingError | None = None
-    outbound: dict[str, ModelVideoTrack] = field(default_factory=dict)
+    outbound: dict[str, OutboundTrack] = field(default_factory=dict)
     data_channels: list[RTCDataChannel] = field(default_factory=list)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -91,6 +109,8 @@ class RuntimeSession:
         self.capabilities = capabilities
         self.schema = schema
         self.model = DemoModel(config.width, config.height, config.fps, stamp_frames=config.stamp_frames)
+        self.frames = FrameClock(self.model, config.fps)
+        self._mic_reporter: asyncio.Task[None] | None = None
         self.closed = False
         self.connections: dict[int, Connection] = {}
         self.uploads: dict[str, Upload] = {}
@@ -185,8 +205,8 @@ class RuntimeSession:
                 )
             used.add(entry["mid"])
             if spec.direction == "recvonly":
-                # Client receives: send the model's video on exactly this m-section (addTrack could pick another).
-                track = ModelVideoTrack(self.model, self.config.fps, paused=conn.registered)
+                # Client receives: send the model's output on exactly this m-section (addTrack could pick another).
+                track = self._output(spec.name, paused=conn.registered)
                 transceiver.sender.replaceTrack(track)
                 transceiver.direction = "sendonly"
                 conn.outbound[spec.name] = track
@@ -198,25 +218,71 @@ class RuntimeSession:
                 # Unmapped media is still read (and dropped) so aiortc's receive queue cannot grow.
                 self.spawn(conn, drain(transceiver.receiver.track, lambda _f: None))
 
+    def _output(self, name: str, *, paused: bool) -> OutboundTrack:
+        """A new output track for the recvonly capability track ``name`` (its kind was checked)."""
+        if name == MAIN_AUDIO_TRACK:
+            return ModelAudioTrack(self.model, paused=paused)
+        return ModelVideoTrack(self.frames, RenderedFrame.edges if name == EDGES_VIDEO_TRACK else None, paused=paused)
+
     def _mapping_by_order(self, pc: RTCPeerConnection) -> list[dict[str, str]]:
-        """Without a ``track_mapping``, pair capability tracks with the offer's m-sections in order."""
+        """Without a ``track_mapping``, pair each capability track with the first m-section left of its kind
+        and direction (one the client sends on, with a remote track, for a sendonly one); a track with no
+        such m-section is not mapped."""
         transceivers: list[RTCRtpTransceiver] = list(pc.getTransceivers())
         mapping = []
         for spec in self.capabilities.tracks:
-            match = next((t for t in transceivers if t.kind == spec.kind and t.mid is not None), None)
+            client_sends = spec.direction == "sendonly"
+            match = next(
+                (
+                    t
+                    for t in transceivers
+                    if t.kind == spec.kind and t.mid is not None and (t.receiver.track is not None) == client_sends
+                ),
+                None,
+            )
             if match is None:
-                break
+                continue
             transceivers.remove(match)
             mapping.append({"mid": str(match.mid), "name": spec.name, "kind": spec.kind, "direction": spec.direction})
         return mapping
 
-    def _on_frame(self, conn: Connection, name: str, frame: Frame) -> None:
-        if not isinstance(frame, av.VideoFrame):
-            return
+    def _may_feed(self, conn: Connection, name: str) -> bool:
+        """Whether ``conn``'s media on input ``name`` reaches the model: it holds the publisher slot, or it is
+        the flat flow's (which has no control channel to claim one) and no registered connection holds it."""
         holder = self.publishers.get(name)
-        # The flat flow has no control channel: its webcam feeds the model unless a registered publisher holds it.
-        if holder == conn.cid or (holder is None and not conn.registered):
+        return holder == conn.cid or (holder is None and not conn.registered)
+
+    def _on_frame(self, conn: Connection, name: str, frame: Frame) -> None:
+        if not self._may_feed(conn, name):
+            return
+        if name == WEBCAM_TRACK and isinstance(frame, av.VideoFrame):
             self.model.set_webcam_frame(frame)
+        elif name == MICROPHONE_TRACK and isinstance(frame, av.AudioFrame) and self.model.feed_microphone(frame):
+            self._hearing()
+
+    def _hearing(self) -> None:
+        """A microphone frame fed the model: report what it hears for as long as it keeps coming."""
+        if self._mic_reporter is None and not self.closed:
+            self._mic_reporter = asyncio.get_running_loop().create_task(self._report_microphone())
+
+    async def _report_microphone(self) -> None:
+        """Every :data:`MIC_REPORT_S` while a microphone feeds the model, broadcast the model's state when what it
+        hears changed perceptibly (:func:`_heard`: a steady tone is reported once, not twice a second), and once
+        more (``mic_level`` 0) after it stopped: unpublished, or silent for ``audio.MIC_STALE_S``."""
+        last: tuple[float, float | None] | None = None
+        try:
+            while True:
+                await asyncio.sleep(MIC_REPORT_S)  # the reporting cadence
+                hearing = self.model.microphone_active
+                message = self.model.state_message()
+                heard = _heard(message.data)
+                if heard != last or not hearing:
+                    last = heard
+                    self.broadcast(encode_envelope("application", message.type, message.data))
+                if not hearing:
+                    return
+        finally:
+            self._mic_reporter = None
 
     def _watch_peer(self, conn: Connection, pc: RTCPeerConnection) -> None:
         @pc.on("datachannel")
@@ -260,9 +326,14 @@ class RuntimeSession:
                 send_text(channel, text)
 
     def release_publisher(self, conn: Connection, name: str) -> None:
+        """``conn`` stops publishing ``name`` (unpublished, or its peer connection went away): if it held the
+        slot, the slot is free and the model forgets that input (back to its own scene; silence)."""
         if self.publishers.get(name) == conn.cid:
             del self.publishers[name]
-            self.model.clear_webcam()
+            if name == WEBCAM_TRACK:
+                self.model.clear_webcam()
+            elif name == MICROPHONE_TRACK:
+                self.model.clear_microphone()
 
     # --------------------------------------------------------------- liveness
 
@@ -312,8 +383,12 @@ class RuntimeSession:
         self.connections.clear()
         if self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
+        if self._mic_reporter is not None:
+            self._mic_reporter.cancel()
+        self.frames.close()
         self.uploads.clear()
         self.model.clear_webcam()
+        self.model.clear_microphone()
 
     def spawn(self, conn: Connection, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` as a task owned by ``conn``: cancelled when the connection resets or the session ends."""
@@ -340,3 +415,9 @@ class RuntimeSession:
                 await pc.close()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _heard(state: dict[str, Any]) -> tuple[float, float | None]:
+    """What the microphone report says, to the precision a listener notices: the level to 0.01, the pitch to 10 Hz."""
+    pitch = state.get("mic_pitch_hz")
+    return round(float(state.get("mic_level") or 0.0), 2), None if pitch is None else round(float(pitch) / 10) * 10

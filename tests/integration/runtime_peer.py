@@ -17,7 +17,9 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from reactor_web._media import drain
 from reactor_web.protocol.capabilities import TrackSpec
+from reactor_web.protocol.constants import MAIN_VIDEO_TRACK
 from reactor_web.protocol.control import control_notification, control_request
 from reactor_web.protocol.envelope import decode_frame, encode_envelope
 from reactor_web.protocol.schemas import sdp_offer_body, track_mapping_entry
@@ -138,11 +140,18 @@ class RuntimePeer:
         self.webcam_color = webcam_color
         self.use_control = control
         self.pc: RTCPeerConnection | None = None
-        self.video: FrameSink | None = None
+        #: The received video tracks by capability name; received audio is read and dropped.
+        self.sinks: dict[str, FrameSink] = {}
+        self._audio: list[asyncio.Task[None]] = []
         self.messages = Inbox()
         self.control_messages = Inbox()
         self.connection_id: int | None = None
         self._request_ids = 0
+
+    @property
+    def video(self) -> FrameSink | None:
+        """The ``main_video`` frames of the current peer connection."""
+        return self.sinks.get(MAIN_VIDEO_TRACK)
 
     @property
     def sid(self) -> str:
@@ -163,6 +172,7 @@ class RuntimePeer:
         """Build a fresh peer connection, offer it, poll the answer, wait for the data channel to open."""
         if self.pc is not None:
             await self.pc.close()
+        self._stop_media()
         pc = self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         data = pc.createDataChannel("data")
         opened = asyncio.Event()
@@ -178,15 +188,17 @@ class RuntimePeer:
         transceivers: dict[str, RTCRtpTransceiver] = {}
         for spec in tracks:
             transceiver = pc.addTransceiver(spec.kind, direction=spec.direction)
-            if spec.direction == "sendonly" and self.webcam_color is not None:
+            if spec.direction == "sendonly" and spec.kind == "video" and self.webcam_color is not None:
                 transceiver.sender.replaceTrack(SolidColorTrack(self.webcam_color))
             transceivers[spec.name] = transceiver
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            if self.video is not None:
-                self.video.stop()
-            self.video = FrameSink(track)
+            name = next((n for n, t in transceivers.items() if t.receiver.track is track), track.id)
+            if track.kind == "video":
+                self.sinks[name] = FrameSink(track)
+            else:  # read, so that aiortc's unbounded receive queue stays empty
+                self._audio.append(asyncio.get_running_loop().create_task(drain(track, lambda _f: None)))
 
         await pc.setLocalDescription(await pc.createOffer())
         mapping = [track_mapping_entry(str(transceivers[s.name].mid), s) for s in tracks]
@@ -227,9 +239,16 @@ class RuntimePeer:
     def notify(self, event: str, name: str) -> None:
         self.control.send(control_notification(event, name))  # type: ignore[arg-type]
 
+    def _stop_media(self) -> None:
+        for sink in self.sinks.values():
+            sink.stop()
+        self.sinks.clear()
+        for task in self._audio:
+            task.cancel()
+        self._audio.clear()
+
     async def close(self) -> None:
-        if self.video is not None:
-            self.video.stop()
+        self._stop_media()
         if self.pc is not None:
             await self.pc.close()
 

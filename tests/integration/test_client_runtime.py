@@ -38,7 +38,13 @@ async def test_status_sequence_frames_and_clean_disconnect(runtime_url: str) -> 
         assert session_id and recorder.args("session_id_changed") == [(session_id,)]
         assert reactor.signalling == "connections"  # the embedded runtime speaks Part B
         caps = reactor.get_capabilities()
-        assert caps is not None and [t.name for t in caps.tracks] == ["main_video", "webcam"]
+        assert caps is not None and [t.name for t in caps.tracks] == [
+            "main_video",
+            "edges_video",
+            "main_audio",
+            "webcam",
+            "microphone",
+        ]
 
         name, track = (await recorder.wait("track_received"))[:2]
         assert name == "main_video" and reactor.tracks["main_video"] is track

@@ -7,14 +7,17 @@ time. What the runtime does on the wire, and why each step is needed, is in docs
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Callable
+from fractions import Fraction
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 from aiortc import VideoStreamTrack
-from av import VideoFrame
+from aiortc.mediastreams import MediaStreamTrack
+from av import AudioFrame, VideoFrame
 from interop_support import DEMO_MODEL_NAME, ReactorRuntimeServer
 
 from reactor_web.client import Reactor
@@ -23,6 +26,9 @@ WIDTH, HEIGHT = 640, 360
 TIMEOUT_S = 20.0
 #: The centre of the picture: clear of the demo's moving marker bar along the top edge.
 CENTRE = (slice(120, 300), slice(120, 520))
+AUDIO_RATE = 48_000
+#: What the tone's pitch may be off by after Opus and a 0.2 s FFT (5 Hz bins).
+PITCH_TOLERANCE_HZ = 15.0
 
 
 class SolidColourTrack(VideoStreamTrack):
@@ -106,16 +112,18 @@ async def next_frame(reactor: Reactor, track: str = "main_video") -> np.ndarray:
     return frame.to_ndarray(format="rgb24")
 
 
-async def wait_for_frame(reactor: Reactor, condition: Callable[[np.ndarray], bool], what: str) -> np.ndarray:
+async def wait_for_frame(
+    reactor: Reactor, condition: Callable[[np.ndarray], bool], what: str, track: str = "main_video"
+) -> np.ndarray:
     async def loop() -> np.ndarray:
-        while not condition(image := await next_frame(reactor)):
+        while not condition(image := await next_frame(reactor, track)):
             pass
         return image
 
     try:
         return await asyncio.wait_for(loop(), TIMEOUT_S)
     except TimeoutError:
-        pytest.fail(f"no main_video frame showed {what} within {TIMEOUT_S:g} s")
+        pytest.fail(f"no {track} frame showed {what} within {TIMEOUT_S:g} s")
 
 
 async def model_frame(reactor: Reactor) -> np.ndarray:
@@ -165,7 +173,10 @@ async def test_capabilities_come_from_the_openapi_schema(
     assert capabilities is not None
     assert {t.name: (t.kind, t.direction) for t in capabilities.tracks} == {
         "webcam": ("video", "sendonly"),
+        "microphone": ("audio", "sendonly"),
         "main_video": ("video", "recvonly"),
+        "edges_video": ("video", "recvonly"),
+        "main_audio": ("audio", "recvonly"),
     }
 
     def brightness_command() -> Any:
@@ -279,3 +290,131 @@ async def test_disconnect_ends_the_runtime_session(
 
     await connect_ready(reactor, recorder, reactor_runtime)
     await model_frame(reactor)
+
+
+# -- the extra tracks: a second video output, audio out, audio in ----------------------------------------
+
+
+def tone_hz(brightness: int) -> float:
+    """The example's pitch at ``brightness`` (examples/reactor_runtime_demo/model.py; as our runtime's)."""
+    return 220.0 + 8.8 * brightness
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Mean spread between a pixel's channels: ~0 for a gray picture (up to codec error)."""
+    channels = rgb.astype(int)
+    return float((np.abs(channels[..., 0] - channels[..., 1]) + np.abs(channels[..., 1] - channels[..., 2])).mean())
+
+
+async def audio_window(track: MediaStreamTrack, seconds: float) -> np.ndarray:
+    """``seconds`` of received audio (first channel, -1..1)."""
+    chunks: list[np.ndarray] = []
+    while sum(len(c) for c in chunks) < seconds * AUDIO_RATE:
+        frame = await asyncio.wait_for(track.recv(), TIMEOUT_S)
+        data = frame.to_ndarray()
+        channels = len(frame.layout.channels)
+        chunks.append((data.reshape(-1)[::channels] if frame.format.is_packed else data[0]) / 32768.0)
+    return np.concatenate(chunks)
+
+
+def pitch_hz(samples: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    spectrum[0] = 0
+    return float(np.argmax(spectrum) * AUDIO_RATE / len(samples))
+
+
+async def pitch_reaches(track: MediaStreamTrack, hz: float) -> None:
+    async def loop() -> None:
+        while abs(pitch_hz(await audio_window(track, 0.2)) - hz) > PITCH_TOLERANCE_HZ:
+            pass
+
+    try:
+        await asyncio.wait_for(loop(), TIMEOUT_S)
+    except TimeoutError:
+        pytest.fail(f"main_audio's pitch did not reach {hz:g} Hz within {TIMEOUT_S:g} s")
+
+
+class SineMicrophone(MediaStreamTrack):
+    """A microphone stand-in: 20 ms stereo s16 frames of a sine, paced in real time (stereo, because
+    aiortc's encoder upmixes mono 3 dB quieter)."""
+
+    kind = "audio"
+
+    def __init__(self, hz: float, amplitude: float) -> None:
+        super().__init__()
+        self.hz, self.amplitude, self.sent = hz, amplitude, 0
+        self._t0: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        loop = asyncio.get_running_loop()
+        if self._t0 is None:
+            self._t0 = loop.time()
+        delay = self._t0 + self.sent / AUDIO_RATE - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)  # pacing like a microphone
+        t = (np.arange(960) + self.sent) / AUDIO_RATE
+        pcm = np.rint(np.sin(2 * math.pi * self.hz * t) * self.amplitude * 32767).astype(np.int16)
+        frame = AudioFrame.from_ndarray(np.repeat(pcm, 2)[None, :], format="s16", layout="stereo")
+        frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, self.sent, Fraction(1, AUDIO_RATE)
+        self.sent += 960
+        return frame
+
+
+async def test_edges_video_is_the_gray_edges_at_half_size(
+    client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
+) -> None:
+    reactor, recorder = client
+    await connect_ready(reactor, recorder, reactor_runtime)
+    assert colourfulness(await model_frame(reactor)) > 20
+    # Past the runtime's blank frames of a fresh peer (1280x720), the model's own: half size, gray, outlined.
+    edges = await wait_for_frame(
+        reactor,
+        lambda image: image.shape == (HEIGHT // 2, WIDTH // 2, 3) and image.max() > 100,
+        "the edges",
+        "edges_video",
+    )
+    assert colourfulness(edges) < 6
+
+
+async def test_main_audio_is_a_tone_that_follows_the_brightness(
+    client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
+) -> None:
+    reactor, recorder = client
+    await connect_ready(reactor, recorder, reactor_runtime)
+    await recorder.wait_for(lambda: "main_audio" in reactor.tracks, "the main_audio track")
+    audio = reactor.tracks["main_audio"]
+    await pitch_reaches(audio, tone_hz(50))
+    await reactor.send_command("set_brightness", {"value": 100})
+    await pitch_reaches(audio, tone_hz(100))
+
+
+async def test_the_model_hears_the_published_microphone(
+    client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
+) -> None:
+    reactor, recorder = client
+    await connect_ready(reactor, recorder, reactor_runtime)
+    amplitude = 0.3
+    sent_rms = amplitude / math.sqrt(2)
+    await reactor.publish_track("microphone", SineMicrophone(1000.0, amplitude))
+
+    def heard(predicate: Callable[[dict[str, Any]], bool], since: int = 0) -> Callable[[], Any]:
+        return lambda: next(
+            (m for m in recorder.messages[since:] if m.get("type") == "state_update" and predicate(m["data"])), None
+        )
+
+    update = await recorder.wait_for(
+        heard(
+            lambda d: (
+                d["mic_pitch_hz"] is not None
+                and abs(d["mic_pitch_hz"] - 1000.0) <= 30
+                and abs(d["mic_level"] - sent_rms) <= 0.2 * sent_rms
+            )
+        ),
+        "a state_update hearing the 1 kHz microphone",
+    )
+    assert update["data"]["brightness"] == 50
+    mark = len(recorder.messages)
+    await reactor.unpublish_track("microphone")
+    silent = await recorder.wait_for(heard(lambda d: d["mic_level"] == 0, mark), "a state_update hearing nothing")
+    assert silent["data"]["mic_pitch_hz"] is None
+    assert not recorder.errors, recorder.errors

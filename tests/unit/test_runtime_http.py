@@ -74,7 +74,10 @@ async def test_start_session_descriptor_and_limit(http: httpx.AsyncClient) -> No
     assert body["capabilities"]["protocol_version"] == "v0"
     assert [(t["name"], t["direction"]) for t in body["capabilities"]["tracks"]] == [
         ("main_video", "recvonly"),
+        ("edges_video", "recvonly"),
+        ("main_audio", "recvonly"),
         ("webcam", "sendonly"),
+        ("microphone", "sendonly"),
     ]
     assert body["capabilities"]["commands"][0]["schema"]["value"]["required"] is True
     assert "/events/set_brightness" in body["schema"]["paths"]
@@ -205,7 +208,10 @@ async def test_connections_flow(http: httpx.AsyncClient) -> None:
     assert isinstance(cid, int)
     assert created["track_map"] == {
         "main_video": {"kind": "video", "direction": "out", "rate": 30.0},
+        "edges_video": {"kind": "video", "direction": "out", "rate": 30.0},
+        "main_audio": {"kind": "audio", "direction": "out", "rate": 48000.0},
         "webcam": {"kind": "video", "direction": "in", "rate": 0.0},
+        "microphone": {"kind": "audio", "direction": "in", "rate": 48000.0},
     }
     base = f"{transport}/connections/{cid}"
     assert_error(await http.get(f"{base}/sdp_params"), 404, "NO_OFFER")
@@ -268,7 +274,10 @@ async def test_schema_route(http: httpx.AsyncClient) -> None:
     assert image["required"] == ["image"]
     assert schema["x-reactor"]["tracks"] == [
         {"name": "main_video", "kind": "video", "direction": "out"},
+        {"name": "edges_video", "kind": "video", "direction": "out"},
+        {"name": "main_audio", "kind": "audio", "direction": "out"},
         {"name": "webcam", "kind": "video", "direction": "in"},
+        {"name": "microphone", "kind": "audio", "direction": "in"},
     ]
 
 
