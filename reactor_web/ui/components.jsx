@@ -668,8 +668,9 @@ export function WebcamStream({
   );
 }
 
-// The user's microphone, sent on audio input `track` while `publish` is on, with a level meter.
-// audioConstraints go to getUserMedia as the `audio` constraints.
+// The user's microphone, with a level meter: opened (asked for) only while `publish` is on, and sent on audio input
+// `track` then; closed again when it goes off (a microphone is not held open for nothing). audioConstraints go to
+// getUserMedia as the `audio` constraints.
 export function Microphone({
   track = DEFAULT_MICROPHONE_TRACK,
   publish: publishing = true,
@@ -683,7 +684,7 @@ export function Microphone({
 }) {
   const meterRef = useRef(null);
   const streamRef = useRef(null);
-  const [mic, setMic] = useState({ state: "starting", track: null });
+  const [mic, setMic] = useState({ state: "off", track: null });
   const { declared } = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot);
   const notify = useRef(onMicrophoneChange);
   notify.current = onMicrophoneChange;
@@ -691,7 +692,8 @@ export function Microphone({
   const problem = trackProblem(declared, track, "audio", "sendonly");
 
   useEffect(() => {
-    if (problem) return undefined;
+    if (problem || !publishing) return undefined;
+    setMic({ state: "starting", track: null });
     let cancelled = false;
     navigator.mediaDevices
       .getUserMedia({ audio: audioConstraints || true, video: false })
@@ -710,13 +712,12 @@ export function Microphone({
       cancelled = true;
       if (streamRef.current) streamRef.current.getTracks().forEach((t) => t.stop());
       streamRef.current = null;
-      setMic({ state: "starting", track: null });
+      setMic({ state: "off", track: null });
       setInput(track, null);
     };
-  }, [JSON.stringify(audioConstraints || null), track, Boolean(problem)]);
+  }, [JSON.stringify(audioConstraints || null), track, Boolean(problem), publishing]);
 
-  const sent = publishing ? mic.track : null;
-  useEffect(() => setInput(track, sent), [track, sent]);
+  useEffect(() => setInput(track, mic.track), [track, mic.track]);
   useEffect(() => {
     if (notify.current) notify.current(mic.state);
   }, [mic.state]);
@@ -750,9 +751,9 @@ export function Microphone({
         ? "Microphone unavailable"
         : mic.state === "starting"
           ? "Starting microphone..."
-          : publishing
+          : mic.state === "on"
             ? "Microphone on"
-            : "Microphone on (not sent)";
+            : "Microphone off";
   return (
     <div ref={ref} id={id} className={className} data-microphone={mic.state} style={{ ...style }} {...rest}>
       <div data-testid="microphone-status" style={{ fontSize: "0.8rem" }}>

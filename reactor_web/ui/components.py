@@ -105,12 +105,14 @@ class Microphone(rx.Component):
     tag = "Microphone"
 
     track: rx.Var[str] = field(doc=f'The model\'s audio input it is sent on (default "{MICROPHONE_TRACK}").')
-    publish: rx.Var[bool] = field(doc="Send the microphone to the backend (ReactorState.microphone_publish).")
+    publish: rx.Var[bool] = field(
+        doc="Open the microphone and send it to the backend (ReactorState.microphone_publish); off: closed."
+    )
     audio_constraints: rx.Var[dict[str, Any] | None] = field(
         doc="The getUserMedia audio constraints, e.g. {'echoCancellation': False}; None: the browser's defaults."
     )
     on_microphone_change: rx.EventHandler[passthrough_event_spec(str)] = field(  # type: ignore[type-arg,valid-type]
-        doc='Receives the microphone state: "starting", "on", "denied" or "error".'
+        doc='Receives the microphone state: "off", "starting", "on", "denied" or "error".'
     )
 
 
@@ -218,9 +220,10 @@ def microphone(
     state: type[ReactorState] = ReactorState,
     **props: Any,
 ) -> rx.Component:
-    """The user's microphone, with a level meter: asked for on mount, sent to the model's audio input ``track``
-    while ``state.microphone_publish`` and ready, stopped on unmount. A denied permission shows "Microphone access
-    denied..." (``state.microphone_state`` is then ``"denied"``).
+    """The user's microphone, with a level meter: opened (permission asked for) when ``state.microphone_publish``
+    turns on (off by default), sent to the model's audio input ``track`` while ready, closed when it turns off or
+    on unmount. A denied permission shows "Microphone access denied..." (``state.microphone_state`` is then
+    ``"denied"``).
 
     Args:
         track: The model's audio input (a name the model does not take is refused: ``refusals["publish:<track>"]``).

@@ -147,8 +147,9 @@ class ReactorState(rx.State):
     relay_answer: str = ""
     webcam_publish: bool = True
     camera_state: str = "starting"
-    #: Publish the page's microphone (``microphone()``, ``webcam_stream(audio=...)``) to the model while ready.
-    microphone_publish: bool = True
+    #: Publish the page's microphone (``microphone()``, ``webcam_stream(audio=...)``) to the model while ready. Off
+    #: until the user turns it on: ``microphone()`` opens the microphone only then.
+    microphone_publish: bool = False
     microphone_state: str = "off"
     #: Production mode (a coordinator hands out GPUs): the place in line while waiting, and time waited.
     queue_position: int | None = None
@@ -277,7 +278,7 @@ class ReactorState(rx.State):
 
     @rx.event
     def set_microphone_state(self, microphone_state: str) -> None:
-        """The microphone component reports its microphone: "off", "starting", "on", "denied" or "error"."""
+        """``microphone()`` reports its microphone: "off", "starting", "on", "denied" or "error"."""
         self.microphone_state = microphone_state
 
     @rx.event

@@ -115,14 +115,18 @@ def test_the_models_sound_follows_its_brightness(page: Page) -> None:
 
 
 def test_the_microphone_reaches_the_model(page: Page) -> None:
-    expect(page.locator("#microphone")).to_have_attribute("data-microphone", "on", timeout=10_000)
+    microphone = page.locator("#microphone")
+    expect(microphone).to_have_attribute("data-microphone", "off")  # not opened until the user wants it
+    page.locator("#microphone-publish").click()
+    expect(microphone).to_have_attribute("data-microphone", "on", timeout=10_000)
     connect(page)
     hears = page.locator("#model-hears")
     expect(hears).to_contain_text(re.compile(r"level 0\.[1-9]\d* at \d+ Hz"), timeout=20_000)
     heard = float(re.search(r"at (\d+) Hz", hears.inner_text())[1])  # type: ignore[index]
     assert abs(heard - MICROPHONE_HZ) < 30, hears.inner_text()
-    # Turned off, the model stops hearing it.
+    # Turned off, the microphone is closed and the model stops hearing it.
     page.locator("#microphone-publish").click()
+    expect(microphone).to_have_attribute("data-microphone", "off")
     expect(hears).to_contain_text(re.compile(r"level 0\.00\b"), timeout=20_000)
 
 
@@ -179,8 +183,6 @@ def test_a_strangers_browser_denies_the_devices_and_refuses_sound_until_a_click(
             page.goto(dashboard.frontend_url)
         assert shown.value.text.endswith("activation false"), shown.value.text
         expect(page.locator("#webcam")).to_contain_text("Camera access denied. Please allow access in your browser")
-        expect(page.locator("#microphone")).to_contain_text("Microphone access denied. Please allow access in your")
-        expect(page.locator("#microphone")).to_have_attribute("data-microphone", "denied")
         expect(page.locator("#status-text")).to_have_text("Status: ready")
         unmute = page.locator("#reactor-view").get_by_test_id("reactor-unmute")
         video = "#reactor-view video"
@@ -188,6 +190,10 @@ def test_a_strangers_browser_denies_the_devices_and_refuses_sound_until_a_click(
         unmute.click()
         expect(unmute).to_be_hidden()
         assert page.eval_on_selector(video, "(v) => [v.muted, v.paused]") == [False, False]
+        # The microphone is asked for when turned on: denied, it says so.
+        page.locator("#microphone-publish").click()
+        expect(page.locator("#microphone")).to_contain_text("Microphone access denied. Please allow access in your")
+        expect(page.locator("#microphone")).to_have_attribute("data-microphone", "denied")
         page.locator("#disconnect-button").click()
         expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=10_000)
     finally:
