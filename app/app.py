@@ -204,42 +204,45 @@ def brightness_control() -> rx.Component:
     )
 
 
-def webcam_panel() -> rx.Component:
+def publish_panel(
+    title: str, checked: bool | rx.Var[bool], on_change: Any, switch_id: str, refusal_key: str, *body: rx.Component
+) -> rx.Component:
+    """A device and its Publish switch, with the model's refusal of it (``refusal_key``) between them."""
     return rx.vstack(
         rx.hstack(
-            rx.text("Webcam", weight="bold"),
+            rx.text(title, weight="bold"),
             rx.spacer(),
             rx.text("Publish", size="2"),
-            rx.switch(
-                checked=ReactorState.webcam_publish, on_change=ReactorState.set_webcam_publish, id="webcam-publish"
-            ),
+            rx.switch(checked=checked, on_change=on_change, id=switch_id),
             width="100%",
             align="center",
         ),
-        refusal(PUBLISH_WEBCAM, "webcam-publish-error"),
-        webcam_stream(width="100%", style={"aspectRatio": "16 / 9", "borderRadius": "8px"}, id="webcam"),
+        refusal(refusal_key, f"{switch_id}-error"),
+        *body,
         width="100%",
     )
 
 
+def webcam_panel() -> rx.Component:
+    return publish_panel(
+        "Webcam",
+        ReactorState.webcam_publish,
+        ReactorState.set_webcam_publish,
+        "webcam-publish",
+        PUBLISH_WEBCAM,
+        webcam_stream(width="100%", style={"aspectRatio": "16 / 9", "borderRadius": "8px"}, id="webcam"),
+    )
+
+
 def microphone_panel() -> rx.Component:
-    return rx.vstack(
-        rx.hstack(
-            rx.text("Microphone", weight="bold"),
-            rx.spacer(),
-            rx.text("Publish", size="2"),
-            rx.switch(
-                checked=ReactorState.microphone_publish,
-                on_change=ReactorState.set_microphone_publish,
-                id="microphone-publish",
-            ),
-            width="100%",
-            align="center",
-        ),
-        refusal(PUBLISH_MICROPHONE, "microphone-publish-error"),
+    return publish_panel(
+        "Microphone",
+        ReactorState.microphone_publish,
+        ReactorState.set_microphone_publish,
+        "microphone-publish",
+        PUBLISH_MICROPHONE,
         microphone(width="100%", id="microphone"),
         rx.text(DashboardState.model_hears, size="1", color_scheme="gray", id="model-hears"),
-        width="100%",
     )
 
 

@@ -145,34 +145,20 @@ class RelayOffer:
         return cls(sdp, tracks, offer_id)
 
 
-class RelayOutput:
-    """A model output the page receives: hubs that outlive the page's connections (the tab sets their sources).
+class RelayHubs:
+    """The hubs of one relayed track, outliving the page's connections: ``frames`` decoded, and for video
+    ``encoded`` (None for audio).
 
-    ``frames``: decoded frames (video: read only while a connection transcodes; audio: always relayed so).
-    ``encoded``: video only, the GPU's frames as encoded there, forwarded in passthrough."""
+    For a model output (the tab sets their sources), ``frames`` is read, for video, only while a connection
+    transcodes, and ``encoded`` holds the GPU's frames as encoded there, forwarded in passthrough. For a page
+    input (camera, microphone), ``frames`` reads the browser's track itself (so it stamps frames on the media
+    clock: ``restamp``) and decodes its video only while a view of it is read; ``encoded`` holds the video as the
+    browser encoded it, for the GPU session to forward in passthrough."""
 
-    def __init__(self, name: str, kind: TrackKind) -> None:
+    def __init__(self, name: str, kind: TrackKind, *, restamp: bool) -> None:
         self.name = name
         self.kind = kind
-        self.frames = FrameHub(kind, name=name)
-        self.encoded = EncodedHub(name) if kind == "video" else None
-
-    async def close(self) -> None:
-        if self.encoded is not None:
-            self.encoded.close()
-        await self.frames.close()
-
-
-class RelayInput:
-    """A page input (camera, microphone) for the GPU session: ``frames`` decoded (the browser's track is
-    decoded, for video, only while a view of it is read) and, for video, ``encoded`` as the browser encoded
-    it (for the GPU session to forward in passthrough). Outlives the page's connections."""
-
-    def __init__(self, name: str, kind: TrackKind) -> None:
-        self.name = name
-        self.kind = kind
-        # It reads the browser's track itself, so it stamps frames on the media clock.
-        self.frames = FrameHub(kind, name=name, restamp=True)
+        self.frames = FrameHub(kind, name=name, restamp=restamp)
         self.encoded = EncodedHub(name) if kind == "video" else None
 
     async def close(self) -> None:
@@ -185,7 +171,7 @@ class RelayInput:
 class _Sender:
     """What the current connection sends on one output's m-section (it owns ``track``)."""
 
-    output: RelayOutput
+    output: RelayHubs
     track: SwitchedTrack
     codec: str | None
     mode: str = ""
@@ -208,15 +194,16 @@ class BrowserPeer:
         on_dead: Callable[[str], Awaitable[None]] | None = None,
         peer_options: PeerOptions | None = None,
     ) -> None:
-        self.outputs: dict[str, RelayOutput] = {}
-        self.inputs: dict[str, RelayInput] = {}
+        # By (name, kind): a model may reuse a name for the other kind, and a hub in use is never swapped out.
+        self._outputs: dict[tuple[str, TrackKind], RelayHubs] = {}
+        self._inputs: dict[tuple[str, TrackKind], RelayHubs] = {}
         #: Called with the new :attr:`relay_mode` when it changes.
         self.on_relay_mode: Callable[[str], None] | None = None
-        #: Called with the names of the inputs the page now offers (sendonly m-sections), after each offer.
-        self.on_inputs_offered: Callable[[frozenset[str]], None] | None = None
+        #: Called with :attr:`offered_inputs` after each offer.
+        self.on_inputs_offered: Callable[[dict[str, RelayHubs]], None] | None = None
         self._senders: dict[str, _Sender] = {}
         self._taps: list[EncodedTap] = []
-        self._offered_inputs: frozenset[str] = frozenset()
+        self._offered_inputs: dict[str, RelayHubs] = {}
         self._mode = ""
         self._ice_servers = ice_servers or []
         self._peer_options = peer_options or default_peer_options()
@@ -252,28 +239,24 @@ class BrowserPeer:
         return self._mode
 
     @property
-    def offered_inputs(self) -> frozenset[str]:
-        """The names of the inputs (camera, microphone) the page's current connection sends."""
-        return self._offered_inputs
+    def offered_inputs(self) -> dict[str, RelayHubs]:
+        """The inputs (camera, microphone) the page's current connection sends, by name (a copy)."""
+        return dict(self._offered_inputs)
 
-    def output(self, name: str, kind: TrackKind) -> RelayOutput:
-        """The hubs of model output ``name`` (created on first use; a new kind replaces them, on a later
-        connection: a model may reuse a name for the other kind)."""
-        output = self.outputs.get(name)
-        if output is None or output.kind != kind:
-            if output is not None:
-                asyncio.get_running_loop().create_task(output.close())
-            output = self.outputs[name] = RelayOutput(name, kind)
-        return output
+    def output(self, name: str, kind: TrackKind) -> RelayHubs:
+        """The hubs of model output ``name`` of ``kind`` (created on first use, kept for the peer's life)."""
+        return self._hubs(self._outputs, name, kind, restamp=False)
 
-    def input(self, name: str, kind: TrackKind) -> RelayInput:
-        """The hubs of page input ``name`` (created on first use, kept for the peer's life)."""
-        found = self.inputs.get(name)
-        if found is None or found.kind != kind:
-            if found is not None:
-                asyncio.get_running_loop().create_task(found.close())
-            found = self.inputs[name] = RelayInput(name, kind)
-        return found
+    def input(self, name: str, kind: TrackKind) -> RelayHubs:
+        """The hubs of page input ``name`` of ``kind`` (created on first use, kept for the peer's life)."""
+        return self._hubs(self._inputs, name, kind, restamp=True)
+
+    @staticmethod
+    def _hubs(table: dict[tuple[str, TrackKind], RelayHubs], name: str, kind: TrackKind, *, restamp: bool) -> RelayHubs:
+        hubs = table.get((name, kind))
+        if hubs is None:
+            hubs = table[name, kind] = RelayHubs(name, kind, restamp=restamp)
+        return hubs
 
     def set_source(
         self, name: str, kind: TrackKind, pixels: MediaStreamTrack | None, encoded: EncodedHub | None = None
@@ -322,7 +305,7 @@ class BrowserPeer:
         self._last_beat = time.monotonic()  # the new connection's time to open its channel starts now
         self._events_away_since = None
         if self.on_inputs_offered is not None:
-            self.on_inputs_offered(self._offered_inputs)
+            self.on_inputs_offered(self.offered_inputs)
         return pc.localDescription.sdp
 
     async def _negotiate(self, pc: RTCPeerConnection, offer: RelayOffer) -> None:
@@ -342,7 +325,7 @@ class BrowserPeer:
                 self._send_output(track, transceiver)
             else:
                 self._receive_input(track, transceiver)
-        self._offered_inputs = frozenset(t.name for t, _ in placed if t.direction == "sendonly")
+        self._offered_inputs = {t.name: self.input(t.name, t.kind) for t, _ in placed if t.direction == "sendonly"}
         self._choose_modes()
 
     def _send_output(self, track: RelayTrack, transceiver: RTCRtpTransceiver) -> None:
@@ -471,10 +454,10 @@ class BrowserPeer:
         pc, self._pc, self._channel = self._pc, None, None
         senders, self._senders = self._senders, {}
         taps, self._taps = self._taps, []
-        self._offered_inputs = frozenset()
+        self._offered_inputs = {}
         for tap in taps:
             tap.close()
-        for found in self.inputs.values():
+        for found in self._inputs.values():
             if found.encoded is not None:
                 found.encoded.set_keyframe_requester(None)
         self._report_mode()
@@ -508,7 +491,5 @@ class BrowserPeer:
         if watchdog is not None and watchdog is not asyncio.current_task():
             watchdog.cancel()
         await self._close_pc()
-        for output in self.outputs.values():
-            await output.close()
-        for found in self.inputs.values():
-            await found.close()
+        for hubs in [*self._outputs.values(), *self._inputs.values()]:
+            await hubs.close()

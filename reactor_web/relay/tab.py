@@ -36,7 +36,7 @@ from reactor_web.relay.peer import (
     DEFAULT_HEARTBEAT_TIMEOUT_S,
     RELAY_CONNECT_TIMEOUT_S,
     BrowserPeer,
-    RelayInput,
+    RelayHubs,
     RelayOffer,
 )
 from reactor_web.relay.retry import Retrier, RetryPolicy
@@ -128,8 +128,8 @@ class TabSession:
         #: Each page input as the GPU session receives it: one view per input for the tab's life, published on
         #: every connect (the client sends its own view of it on each peer connection and never stops it).
         self._input_views: dict[str, FrameView] = {}
-        #: The inputs published on the current GPU connection.
-        self._published: set[str] = set()
+        #: The inputs published on the current GPU connection: name → kind.
+        self._published: dict[str, str] = {}
         self.stats_history: deque[dict[str, Any]] = deque(maxlen=STATS_HISTORY_POINTS)
         self.closed = False
         #: Closed by :meth:`hand_over`: the GPU session goes on, for another worker to resume.
@@ -225,9 +225,7 @@ class TabSession:
         views, self._output_views = self._output_views, {}
         for name, view in views.items():
             view.stop()
-            output = self.peer.outputs.get(name)
-            if output is not None:
-                self.peer.set_source(name, output.kind, None, None)
+            self.peer.set_source(name, "audio" if view.kind == "audio" else "video", None, None)
 
     def _on_status(self, status: str) -> None:
         self.inbox.set("status", status)
@@ -261,7 +259,7 @@ class TabSession:
             self.inbox.set("waited_s", int(time.monotonic() - started))
             await asyncio.sleep(1.0)  # a clock's tick, not a wait for an outcome
 
-    def _wanted(self, found: RelayInput) -> bool:
+    def _wanted(self, found: RelayHubs) -> bool:
         return self.want_webcam if found.kind == "video" else self.want_microphone
 
     async def _publish_inputs(self) -> None:
@@ -273,9 +271,8 @@ class TabSession:
         if caps is None or self.reactor.status != "ready":
             return
         refused: set[str] = set()
-        for name in sorted(self.peer.offered_inputs - self._published):
-            found = self.peer.inputs[name]
-            if not self._wanted(found):
+        for name, found in sorted(self.peer.offered_inputs.items()):
+            if name in self._published or not self._wanted(found):
                 continue
             spec = caps.track(name)
             what = "camera" if found.kind == "video" else "microphone"
@@ -288,21 +285,20 @@ class TabSession:
             view = self._input_views.get(name)
             if view is None or view.hub is not found.frames:
                 view = self._input_views[name] = found.frames.subscribe()
-            self._published.add(name)
+            self._published[name] = found.kind
             try:
                 # Video as the browser encoded it when the GPU leg's codec allows (no decode, no encode here).
                 await self.reactor.publish_track(name, view, encoded=found.encoded)
             except ReactorError as exc:
-                self._published.discard(name)
+                del self._published[name]
                 self._refuse(publish_key(name), f"{exc.code}: {exc.message}")
                 refused.add(found.kind)
                 continue
             if found.kind == "video":
                 mode = "passthrough" if self.reactor.sends_encoded(name) else "transcode"
                 self.inbox.set("camera_relay_mode", mode)
-        for kind in refused:
-            if not any(self.peer.inputs[n].kind == kind for n in self._published if n in self.peer.inputs):
-                self._switch_off(kind)
+        for kind in refused - set(self._published.values()):
+            self._switch_off(kind)
 
     def _switch_off(self, kind: str) -> None:
         if kind == "video":
@@ -400,14 +396,15 @@ class TabSession:
         self._inputs_wanted("audio", wanted)
 
     def _inputs_wanted(self, kind: str, wanted: bool) -> None:
-        names = {n for n, found in self.peer.inputs.items() if found.kind == kind}
+        names = {n for n, k in self._published.items() if k == kind}
+        names |= {n for n, found in self.peer.offered_inputs.items() if found.kind == kind}
         if kind == "video":
             names.add(WEBCAM_TRACK)  # its refusal may come before the page's first offer
         self.clear_refusals(*(publish_key(n) for n in names))
         if not wanted:
             # Also while disconnected: a reconnect must not send again an input the user turned off.
-            self._published -= names
             for name in sorted(names):
+                self._published.pop(name, None)
                 self._spawn(self.reactor.unpublish_track(name))
         elif self.reactor.status == "ready":
             self._spawn(self._publish_inputs())

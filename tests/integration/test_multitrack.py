@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
-from audio_helpers import FRAME_SAMPLES, RATE, collect, pitch_hz, rms, sine_frame
-from av import AudioFrame
 from client_helpers import HEIGHT, WAIT_S, WIDTH, connected, frame_where
+from media_helpers import RATE, SineTrack, collect, colourfulness, pitch_hz, pitch_reaches, rms
 from runtime_peer import FrameSink, SolidColorTrack
 
 from reactor_web._media import FrameHub
@@ -37,46 +36,14 @@ async def runtime_url() -> AsyncIterator[str]:
         yield url
 
 
-def colourfulness(rgb: np.ndarray) -> float:
-    """Mean spread between a pixel's channels: ~0 for a gray picture (up to codec error)."""
-    channels = rgb.astype(int)
-    return float((np.abs(channels[..., 0] - channels[..., 1]) + np.abs(channels[..., 1] - channels[..., 2])).mean())
-
-
-async def pitch_reaches(track: MediaStreamTrack, hz: float) -> float:
-    """Read 0.2 s windows of ``track`` until one's pitch is within tolerance of ``hz``; returns that pitch."""
-    async with asyncio.timeout(WAIT_S):
-        while abs((pitch := pitch_hz(await collect(track, 0.2))) - hz) > PITCH_TOLERANCE_HZ:
-            pass
-    return pitch
-
-
-def stereo(frame: AudioFrame) -> AudioFrame:
-    """``frame`` (s16 mono) on both channels: aiortc's encoder would upmix mono 3 dB quieter."""
-    pcm = np.repeat(frame.to_ndarray()[0], 2)[None, :]
-    out = AudioFrame.from_ndarray(pcm, format="s16", layout="stereo")
-    out.sample_rate, out.pts, out.time_base = frame.sample_rate, frame.pts, frame.time_base
-    return out
-
-
 class Microphone:
-    """A microphone stand-in: a task pushes 20 ms frames of a sine into a :class:`FrameHub`, in real time."""
+    """A microphone stand-in: a :class:`FrameHub` reading a real-time sine."""
 
     def __init__(self, hz: float, amplitude: float) -> None:
         self.hub = FrameHub("audio", name="test-microphone")
-        self._task = asyncio.get_running_loop().create_task(self._produce(hz, amplitude))
-
-    async def _produce(self, hz: float, amplitude: float) -> None:
-        loop = asyncio.get_running_loop()
-        start, sent = loop.time(), 0
-        while True:
-            self.hub.push(stereo(sine_frame(hz, sent, amplitude)))
-            sent += FRAME_SAMPLES
-            await asyncio.sleep(max(0.0, start + sent / RATE - loop.time()))  # pacing like a microphone
+        self.hub.set_source(SineTrack(hz, amplitude))
 
     async def close(self) -> None:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
         await self.hub.close()
 
 
@@ -108,7 +75,7 @@ async def test_every_output_arrives_as_the_model_defines_it(runtime_url: str) ->
         assert abs(pitch_hz(samples[-RATE // 5 :]) - tone_hz(50)) <= PITCH_TOLERANCE_HZ
         assert 0.1 < rms(samples) < 0.3  # the tone's 0.25 peak (RMS 0.18), not silence, not clipping
         await reactor.send_command("set_brightness", {"value": 100})
-        await pitch_reaches(audio, tone_hz(100))
+        await pitch_reaches(audio, tone_hz(100), PITCH_TOLERANCE_HZ)
     finally:
         await reactor.aclose()
 

@@ -9,24 +9,22 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator, Callable
-from fractions import Fraction
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 from aiortc import VideoStreamTrack
-from aiortc.mediastreams import MediaStreamTrack
-from av import AudioFrame, VideoFrame
+from av import VideoFrame
 from interop_support import DEMO_MODEL_NAME, ReactorRuntimeServer
 
 from reactor_web.client import Reactor
+from tests.integration.media_helpers import SineTrack, colourfulness, pitch_reaches
 
 WIDTH, HEIGHT = 640, 360
 TIMEOUT_S = 20.0
 #: The centre of the picture: clear of the demo's moving marker bar along the top edge.
 CENTRE = (slice(120, 300), slice(120, 520))
-AUDIO_RATE = 48_000
 #: What the tone's pitch may be off by after Opus and a 0.2 s FFT (5 Hz bins).
 PITCH_TOLERANCE_HZ = 15.0
 
@@ -300,66 +298,6 @@ def tone_hz(brightness: int) -> float:
     return 220.0 + 8.8 * brightness
 
 
-def colourfulness(rgb: np.ndarray) -> float:
-    """Mean spread between a pixel's channels: ~0 for a gray picture (up to codec error)."""
-    channels = rgb.astype(int)
-    return float((np.abs(channels[..., 0] - channels[..., 1]) + np.abs(channels[..., 1] - channels[..., 2])).mean())
-
-
-async def audio_window(track: MediaStreamTrack, seconds: float) -> np.ndarray:
-    """``seconds`` of received audio (first channel, -1..1)."""
-    chunks: list[np.ndarray] = []
-    while sum(len(c) for c in chunks) < seconds * AUDIO_RATE:
-        frame = await asyncio.wait_for(track.recv(), TIMEOUT_S)
-        data = frame.to_ndarray()
-        channels = len(frame.layout.channels)
-        chunks.append((data.reshape(-1)[::channels] if frame.format.is_packed else data[0]) / 32768.0)
-    return np.concatenate(chunks)
-
-
-def pitch_hz(samples: np.ndarray) -> float:
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
-    spectrum[0] = 0
-    return float(np.argmax(spectrum) * AUDIO_RATE / len(samples))
-
-
-async def pitch_reaches(track: MediaStreamTrack, hz: float) -> None:
-    async def loop() -> None:
-        while abs(pitch_hz(await audio_window(track, 0.2)) - hz) > PITCH_TOLERANCE_HZ:
-            pass
-
-    try:
-        await asyncio.wait_for(loop(), TIMEOUT_S)
-    except TimeoutError:
-        pytest.fail(f"main_audio's pitch did not reach {hz:g} Hz within {TIMEOUT_S:g} s")
-
-
-class SineMicrophone(MediaStreamTrack):
-    """A microphone stand-in: 20 ms stereo s16 frames of a sine, paced in real time (stereo, because
-    aiortc's encoder upmixes mono 3 dB quieter)."""
-
-    kind = "audio"
-
-    def __init__(self, hz: float, amplitude: float) -> None:
-        super().__init__()
-        self.hz, self.amplitude, self.sent = hz, amplitude, 0
-        self._t0: float | None = None
-
-    async def recv(self) -> AudioFrame:
-        loop = asyncio.get_running_loop()
-        if self._t0 is None:
-            self._t0 = loop.time()
-        delay = self._t0 + self.sent / AUDIO_RATE - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)  # pacing like a microphone
-        t = (np.arange(960) + self.sent) / AUDIO_RATE
-        pcm = np.rint(np.sin(2 * math.pi * self.hz * t) * self.amplitude * 32767).astype(np.int16)
-        frame = AudioFrame.from_ndarray(np.repeat(pcm, 2)[None, :], format="s16", layout="stereo")
-        frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, self.sent, Fraction(1, AUDIO_RATE)
-        self.sent += 960
-        return frame
-
-
 async def test_edges_video_is_the_gray_edges_at_half_size(
     client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
 ) -> None:
@@ -383,9 +321,9 @@ async def test_main_audio_is_a_tone_that_follows_the_brightness(
     await connect_ready(reactor, recorder, reactor_runtime)
     await recorder.wait_for(lambda: "main_audio" in reactor.tracks, "the main_audio track")
     audio = reactor.tracks["main_audio"]
-    await pitch_reaches(audio, tone_hz(50))
+    await pitch_reaches(audio, tone_hz(50), PITCH_TOLERANCE_HZ, TIMEOUT_S)
     await reactor.send_command("set_brightness", {"value": 100})
-    await pitch_reaches(audio, tone_hz(100))
+    await pitch_reaches(audio, tone_hz(100), PITCH_TOLERANCE_HZ, TIMEOUT_S)
 
 
 async def test_the_model_hears_the_published_microphone(
@@ -395,7 +333,7 @@ async def test_the_model_hears_the_published_microphone(
     await connect_ready(reactor, recorder, reactor_runtime)
     amplitude = 0.3
     sent_rms = amplitude / math.sqrt(2)
-    await reactor.publish_track("microphone", SineMicrophone(1000.0, amplitude))
+    await reactor.publish_track("microphone", SineTrack(1000.0, amplitude))
 
     def heard(predicate: Callable[[dict[str, Any]], bool], since: int = 0) -> Callable[[], Any]:
         return lambda: next(

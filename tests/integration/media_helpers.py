@@ -1,4 +1,4 @@
-"""Audio for the tests: a sine source track, and the pitch and level of what arrives."""
+"""Media for the tests: a sine source track, the pitch and level of audio that arrives, how gray a picture is."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ FRAME_SAMPLES = 960  # 20 ms
 
 
 def sine_frame(hz: float, start: int, amplitude: float = 0.3, samples: int = FRAME_SAMPLES) -> AudioFrame:
-    """``samples`` of a sine at ``hz`` from sample ``start``, s16 mono 48 kHz."""
+    """``samples`` of a sine at ``hz`` from sample ``start``, s16 48 kHz, the same on both channels (aiortc's
+    encoder would upmix mono 3 dB quieter)."""
     t = (np.arange(samples) + start) / RATE
-    pcm = (np.sin(2 * math.pi * hz * t) * amplitude * 32767).astype(np.int16)
-    frame = AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+    pcm = np.rint(np.sin(2 * math.pi * hz * t) * amplitude * 32767).astype(np.int16)
+    frame = AudioFrame.from_ndarray(np.repeat(pcm, 2)[None, :], format="s16", layout="stereo")
     frame.sample_rate, frame.pts, frame.time_base = RATE, start, Fraction(1, RATE)
     return frame
 
@@ -74,3 +75,17 @@ async def collect(track: MediaStreamTrack, seconds: float, within: float = 20.0)
         return np.concatenate(chunks)
 
     return await asyncio.wait_for(read(), within)
+
+
+async def pitch_reaches(track: MediaStreamTrack, hz: float, tolerance: float, within: float = 20.0) -> float:
+    """Read 0.2 s windows of ``track`` until one's pitch is within ``tolerance`` of ``hz``; returns that pitch."""
+    async with asyncio.timeout(within):
+        while abs((pitch := pitch_hz(await collect(track, 0.2, within))) - hz) > tolerance:
+            pass
+    return pitch
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Mean spread between a pixel's channels: ~0 for a gray picture (up to codec error)."""
+    channels = rgb.astype(int)
+    return float((np.abs(channels[..., 0] - channels[..., 1]) + np.abs(channels[..., 1] - channels[..., 2])).mean())
