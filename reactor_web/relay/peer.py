@@ -331,9 +331,13 @@ class BrowserPeer:
     def _send_output(self, track: RelayTrack, transceiver: RTCRtpTransceiver) -> None:
         output = self.output(track.name, track.kind)
         switched = SwitchedTrack(track.kind)
-        self._senders[track.name] = _Sender(output, switched, negotiated_codec(transceiver))
+        sender = self._senders[track.name] = _Sender(output, switched, negotiated_codec(transceiver))
         transceiver.sender.replaceTrack(switched)
-        if track.kind == "video":
+        if output.encoded is None:
+            # Audio is always relayed decoded: its view is set once (video's is chosen in _choose_modes).
+            switched.switch(output.frames.subscribe())
+            sender.mode = "transcode"
+        else:
             on_keyframe_request(transceiver.sender, lambda: self._forward_keyframe_request(track.name))
 
     def _receive_input(self, track: RelayTrack, transceiver: RTCRtpTransceiver) -> None:
@@ -351,29 +355,20 @@ class BrowserPeer:
     def _choose_modes(self) -> None:
         """Send each video output the GPU's encoded frames when the connection's codec allows, else transcode."""
         for sender in self._senders.values():
-            output, mode = sender.output, sender.mode
-            if output.encoded is None:
-                mode = "transcode"  # audio: always relayed decoded
+            output, encoded = sender.output, sender.output.encoded
+            if encoded is None:
+                continue  # audio
+            source, pixels = encoded.source, output.frames.source
+            if source is None and pixels is None and sender.mode:
+                mode = sender.mode  # no GPU video now: keep the way it was sent until a source comes
+            elif (source is not None or pixels is None) and self._passthrough_possible(source, sender.codec):
+                mode = "passthrough"
             else:
-                source, pixels = output.encoded.source, output.frames.source
-                if source is None and pixels is None and sender.mode:
-                    pass  # no GPU video now: keep the way it was sent until a source comes
-                elif (source is not None or pixels is None) and self._passthrough_possible(source, sender.codec):
-                    mode = "passthrough"
-                else:
-                    mode = "transcode"  # frames reads its source only while this connection reads it
+                mode = "transcode"  # frames reads its source only while this connection reads it
             if mode != sender.mode or sender.track.view is None:
-                view = output.encoded.subscribe() if mode == "passthrough" and output.encoded else None
-                sender.track.switch(view or output.frames.subscribe())
+                sender.track.switch(encoded.subscribe() if mode == "passthrough" else output.frames.subscribe())
                 sender.mode = mode
-                if output.kind == "video":
-                    logger.info(
-                        "relay: %s by %s (GPU %s, page %s)",
-                        output.name,
-                        mode,
-                        output.encoded.codec if output.encoded else None,
-                        sender.codec,
-                    )
+                logger.info("relay: %s by %s (GPU %s, page %s)", output.name, mode, encoded.codec, sender.codec)
         self._report_mode()
 
     def _report_mode(self) -> None:

@@ -29,7 +29,7 @@ from reactor_web.client import PeerOptions, Reactor, ReactorError, RefusalError,
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.protocol.capabilities import Capabilities
-from reactor_web.protocol.constants import MICROPHONE_TRACK, STATS_INTERVAL_S, WEBCAM_TRACK
+from reactor_web.protocol.constants import MICROPHONE_TRACK, STATS_INTERVAL_S, WEBCAM_TRACK, TrackKind
 from reactor_web.protocol.schemas import FileRef, IceServer
 from reactor_web.relay.inbox import TabInbox
 from reactor_web.relay.peer import (
@@ -95,6 +95,10 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _kind(track: ReceivedTrack) -> TrackKind:
+    return "audio" if track.kind == "audio" else "video"
+
+
 class TabSession:
     def __init__(self, settings: TabSettings, *, on_closed: Callable[[TabSession], None] | None = None) -> None:
         """Create the tab's client and relay peer (inside a running event loop); ``on_closed(tab)`` is called once
@@ -122,7 +126,7 @@ class TabSession:
         self.peer.on_inputs_offered = lambda _names: self._spawn(self._publish_inputs())
         #: Whether the user lets the page's camera (video inputs) and microphone (audio inputs) reach the model.
         self.want_webcam = False
-        self.want_microphone = True
+        self.want_microphone = False
         #: The tab's own view of each GPU output it relays (app code can still read the client's).
         self._output_views: dict[str, ReceivedTrack] = {}
         #: Each page input as the GPU session receives it: one view per input for the tab's life, published on
@@ -217,15 +221,14 @@ class TabSession:
         if old is not None:
             old.stop()
         view = self._output_views[name] = track.subscribe()
-        encoded = self.reactor.encoded_track(name)
-        self.peer.set_source(name, "audio" if track.kind == "audio" else "video", view, encoded)
+        self.peer.set_source(name, _kind(track), view, self.reactor.encoded_track(name))
 
     def _drop_outputs(self) -> None:
         """The GPU connection ended: the relay has no sources until the next one (its hubs wait)."""
         views, self._output_views = self._output_views, {}
         for name, view in views.items():
             view.stop()
-            self.peer.set_source(name, "audio" if view.kind == "audio" else "video", None, None)
+            self.peer.set_source(name, _kind(view), None, None)
 
     def _on_status(self, status: str) -> None:
         self.inbox.set("status", status)
@@ -283,7 +286,9 @@ class TabSession:
                 refused.add(found.kind)
                 continue
             view = self._input_views.get(name)
-            if view is None or view.hub is not found.frames:
+            if view is None or view.hub is not found.frames:  # first publish, or the name's kind changed
+                if view is not None:
+                    view.stop()
                 view = self._input_views[name] = found.frames.subscribe()
             self._published[name] = found.kind
             try:
