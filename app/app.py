@@ -118,7 +118,7 @@ def controls() -> rx.Component:
     return rx.hstack(
         rx.cond(
             ReactorState.status == "disconnected",
-            rx.button("Connect", on_click=ReactorState.connect, id="connect-button"),
+            rx.button("Connect", on_click=ReactorState.connect_at(rx.Var("Date.now()")), id="connect-button"),
             rx.button(
                 "Disconnect",
                 on_click=ReactorState.disconnect,

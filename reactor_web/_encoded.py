@@ -310,6 +310,9 @@ class SwitchedTrack(MediaStreamTrack):
         self.kind = kind
         self._view: MediaStreamTrack | None = None
         self._switched = asyncio.Event()
+        #: Called once, when this track next hands its sender a frame, then cleared (the relay times a
+        #: connect's first frame with it).
+        self.on_next_frame: Callable[[], None] | None = None
 
     @property
     def view(self) -> MediaStreamTrack | None:
@@ -334,11 +337,15 @@ class SwitchedTrack(MediaStreamTrack):
                 await self._switched.wait()
                 continue
             try:
-                return await view.recv()
+                frame = await view.recv()
             except MediaStreamError:
                 if view is self._view:
                     raise  # the view itself ended (its hub closed): so does the sender
-                # switched while waiting: read the new view
+                continue  # switched while waiting: read the new view
+            notify, self.on_next_frame = self.on_next_frame, None
+            if notify is not None:
+                notify()
+            return frame
 
     def stop(self) -> None:
         """End this track and its view (aiortc calls it when the sender goes away)."""

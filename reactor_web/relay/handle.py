@@ -128,9 +128,10 @@ class TabHandle:
         """The page's relay offer (its JSON text, see ``RelayOffer.parse``) → the relay's SDP answer."""
         return str(await self._call("accept_offer", offer=offer))
 
-    async def connect(self) -> None:
-        """Start the tab's session if it has none (JS ``connect()``)."""
-        await self._call("connect")
+    async def connect(self, requested_at: float | None = None, handled_at: float | None = None) -> None:
+        """Start the tab's session if it has none (JS ``connect()``); ``requested_at`` (the click on the page's
+        clock) and ``handled_at`` (the event handler, on this worker's), ms since the epoch, time it."""
+        await self._call("connect", requested_at=requested_at, handled_at=handled_at)
 
     async def disconnect(self) -> None:
         """End the tab's session (JS ``disconnect()``)."""

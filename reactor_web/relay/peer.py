@@ -28,6 +28,11 @@ a page whose events connection stays away for longer than the same timeout is re
 neither send commands nor see the session). The ``relay`` channel also carries, when the backend ends the
 relay, a goodbye ``{"type": "bye", "reason": "..."}`` (backend → page), so that the page says why and
 re-offers at once.
+
+**Two clocks.** The backend answers every beat ``{"t": page ms}`` with ``{"type": "clock", "t", "at": backend
+ms}``, from which the page estimates its clock's offset (``reactor_web/relay/timeline.py``); the page reports a
+connect's moments as ``{"type": "connect_marks", ...}`` (:class:`~reactor_web.relay.timeline.PageMarks`), and
+:meth:`BrowserPeer.time_next_frame` says when the relay hands an output's next frame to the page's sender.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from reactor_web._encoded import PASSTHROUGH_CODECS, EncodedHub, EncodedTap, Swi
 from reactor_web._media import FrameHub
 from reactor_web.protocol.constants import DEFAULT_MAX_MESSAGE_SIZE, MAX_JSON_BODY_BYTES, TrackDirection, TrackKind
 from reactor_web.protocol.json_safe import JsonInputError, loads
+from reactor_web.relay.timeline import PageMarks, finite
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +224,12 @@ class BrowserPeer:
         self._closed = False
         self.browser_stats: dict[str, Any] = {}
         self.on_browser_stats: Callable[[dict[str, Any]], None] | None = None
+        #: Called with what the page reports of a connect (its ``connect_marks``).
+        self.on_page_marks: Callable[[PageMarks], None] | None = None
+        #: Called with an output's name and the time (ms since the epoch) its next frame went to the page's
+        #: sender, once per :meth:`time_next_frame`.
+        self.on_frame_sent: Callable[[str, float], None] | None = None
+        self._timed: set[str] = set()  # outputs whose next sent frame is timed
         self._watchdog: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
             self._watch(), name="relay-heartbeat"
         )
@@ -269,6 +281,23 @@ class BrowserPeer:
         if output.encoded is not None:
             output.encoded.set_source(encoded)
         self._choose_modes()
+
+    def time_next_frame(self, name: str) -> None:
+        """Call :attr:`on_frame_sent` when the next frame of output ``name`` goes to the page's sender (on this
+        connection, or the page's next one)."""
+        self._timed.add(name)
+        sender = self._senders.get(name)
+        if sender is not None:
+            self._time_sender(name, sender)
+
+    def _time_sender(self, name: str, sender: _Sender) -> None:
+        def sent() -> None:
+            if name in self._timed and self._senders.get(name) is sender:
+                self._timed.discard(name)
+                if self.on_frame_sent is not None:
+                    self.on_frame_sent(name, time.time() * 1000)
+
+        sender.track.on_next_frame = guarded(sent, "relay frame timing")
 
     async def accept_offer(self, offer: RelayOffer) -> str:
         """Answer a (re-)offer from the page with a fresh peer connection; returns the answer SDP.
@@ -333,6 +362,8 @@ class BrowserPeer:
         switched = SwitchedTrack(track.kind)
         sender = self._senders[track.name] = _Sender(output, switched, negotiated_codec(transceiver))
         transceiver.sender.replaceTrack(switched)
+        if track.name in self._timed:
+            self._time_sender(track.name, sender)
         if output.encoded is None:
             # Audio is always relayed decoded: its view is set once (video's is chosen in _choose_modes).
             switched.switch(output.frames.subscribe())
@@ -393,22 +424,42 @@ class BrowserPeer:
 
     def _on_heartbeat(self, message: str | bytes) -> None:
         self._last_beat = time.monotonic()
-        events_up = True
+        beat: Any = None
         if isinstance(message, str) and message.startswith("{"):
             try:
                 beat = loads(message, max_bytes=DEFAULT_MAX_MESSAGE_SIZE, what="heartbeat")
             except JsonInputError as exc:
                 logger.warning("relay heartbeat: %s: %s", exc.code, exc.message)
                 return
-            # Only every other beat carries the page's getStats: a bare beat must not blank them.
-            stats = beat.get("stats") if isinstance(beat, dict) else None
-            if isinstance(stats, dict) and self.on_browser_stats is not None:
-                self.on_browser_stats(stats)
-            events_up = not (isinstance(beat, dict) and beat.get("ws") is False)
-        if events_up:
+        if not isinstance(beat, dict):
+            self._events_away_since = None
+            return
+        if beat.get("type") == "connect_marks":
+            self._on_marks(beat)  # not a beat: it says nothing of the page's websocket
+            return
+        if beat.get("ws") is not False:
             self._events_away_since = None
         elif self._events_away_since is None:
             self._events_away_since = self._last_beat
+        # Only every other beat carries the page's getStats: a bare beat must not blank them.
+        stats = beat.get("stats")
+        if isinstance(stats, dict) and self.on_browser_stats is not None:
+            self.on_browser_stats(stats)
+        self._answer_clock(beat.get("t"))
+
+    def _answer_clock(self, sent_at: Any) -> None:
+        """Answer a beat sent at ``sent_at`` (the page's ms) with this clock's time, for the page's offset
+        estimate; a beat without a time is not answered."""
+        channel = self._channel
+        if finite(sent_at) is not None and channel is not None and channel.readyState == "open":
+            channel.send(json.dumps({"type": "clock", "t": sent_at, "at": time.time() * 1000}))
+
+    def _on_marks(self, raw: dict[str, Any]) -> None:
+        marks = PageMarks.parse(raw)
+        if marks is None:
+            logger.warning("relay: malformed connect_marks from the page ignored")
+        elif self.on_page_marks is not None:
+            self.on_page_marks(marks)
 
     async def _watch(self) -> None:
         period = self._heartbeat_timeout_s / 4

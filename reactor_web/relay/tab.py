@@ -29,7 +29,7 @@ from reactor_web.client import PeerOptions, Reactor, ReactorError, RefusalError,
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats
 from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.protocol.capabilities import Capabilities
-from reactor_web.protocol.constants import MICROPHONE_TRACK, STATS_INTERVAL_S, WEBCAM_TRACK, TrackKind
+from reactor_web.protocol.constants import MAIN_VIDEO_TRACK, MICROPHONE_TRACK, STATS_INTERVAL_S, WEBCAM_TRACK, TrackKind
 from reactor_web.protocol.schemas import FileRef, IceServer
 from reactor_web.relay.inbox import TabInbox
 from reactor_web.relay.peer import (
@@ -40,6 +40,7 @@ from reactor_web.relay.peer import (
     RelayOffer,
 )
 from reactor_web.relay.retry import Retrier, RetryPolicy
+from reactor_web.relay.timeline import ConnectTimeline, PageMarks
 from reactor_web.tasks import OwnedTasks
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,10 @@ class TabSession:
         self.peer.on_browser_stats = lambda stats: self.inbox.set("browser_stats", stats)
         self.peer.on_relay_mode = lambda mode: self.inbox.set("relay_mode", mode)
         self.peer.on_inputs_offered = lambda _names: self._spawn(self._publish_inputs())
+        self.peer.on_page_marks = self._on_page_marks
+        self.peer.on_frame_sent = self._on_frame_sent
+        #: The latest connect the page asked for, timed from the click to its first frame shown.
+        self._timeline: ConnectTimeline | None = None
         #: Whether the user lets the page's camera (video inputs) and microphone (audio inputs) reach the model.
         self.want_webcam = False
         self.want_microphone = False
@@ -207,12 +212,28 @@ class TabSession:
             self.inbox.set("refusals", dict(self._refusals))
 
     def _on_stats(self, stats: ConnectionStats) -> None:
+        if self._timeline is not None and stats.connection_timings is not None:
+            self._timeline.client_timings(stats.connection_timings)
+            self._report_timeline()
         sample = stats.to_dict()
         self.inbox.set("stats", sample)
         # The history is kept here, at the source: the inbox keeps only a field's latest value, so samples
         # the page's pump had not read yet would be missing from a history built from the `stats` field.
         self.stats_history.append(sample)
         self.inbox.set("_stats_samples", list(self.stats_history))
+
+    def _on_page_marks(self, marks: PageMarks) -> None:
+        if self._timeline is not None:
+            self._timeline.page_marks(marks)
+            self._report_timeline()
+
+    def _on_frame_sent(self, name: str, at: float) -> None:
+        if name == MAIN_VIDEO_TRACK and self._timeline is not None and self._timeline.relayed(at):
+            self._report_timeline()
+
+    def _report_timeline(self) -> None:
+        if self._timeline is not None:
+            self.inbox.set("connect_breakdown", self._timeline.breakdown())
 
     def _on_track(self, name: str, track: ReceivedTrack) -> None:
         # The relay reads its own view of each output (video: only when it transcodes), and forwards the encoded
@@ -333,11 +354,21 @@ class TabSession:
     async def accept_offer(self, offer: RelayOffer) -> str:
         return await self.peer.accept_offer(offer)
 
-    def connect(self) -> None:
+    def connect(self, requested_at: float | None = None, handled_at: float | None = None) -> None:
+        """Start the session unless it has one, timed for ``connect_breakdown`` from ``requested_at`` (the
+        user's click, ms since the epoch on the page's clock) and ``handled_at`` (when the UI's event handler ran,
+        ms since the epoch on its worker's clock); either None when not known."""
         self.retrier.cancel()
         if self.reactor.status != "disconnected":
             return
-        self._spawn(self.reactor.connect())
+        timeline = self._timeline = ConnectTimeline(requested_at=requested_at, handled_at=handled_at)
+        self.peer.time_next_frame(MAIN_VIDEO_TRACK)
+        self._report_timeline()
+        self._spawn(self._connect(timeline))
+
+    async def _connect(self, timeline: ConnectTimeline) -> None:
+        timeline.client_started(time.time() * 1000)
+        await self.reactor.connect()
 
     def disconnect(self) -> None:
         self.retrier.cancel()

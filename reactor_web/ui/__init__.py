@@ -12,6 +12,7 @@ See the README's "Use it in your own Reflex app".
 """
 
 from reactor_web.relay.tab import PUBLISH_MICROPHONE, PUBLISH_WEBCAM, publish_key
+from reactor_web.relay.timeline import ConnectBreakdown
 from reactor_web.ui.components import microphone, reactor_provider, reactor_view, recorder, webcam_stream
 from reactor_web.ui.controller import reactor_controller
 from reactor_web.ui.state import (
@@ -33,6 +34,7 @@ __all__ = [
     "PUBLISH_WEBCAM",
     "CapabilitiesInfo",
     "CommandInfo",
+    "ConnectBreakdown",
     "ErrorInfo",
     "MessageInfo",
     "ReactorState",

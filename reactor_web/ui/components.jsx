@@ -22,6 +22,8 @@ const LIVE_WITHIN_MS = 1500;
 export const DEFAULT_VIDEO_TRACK = "main_video";
 export const DEFAULT_CAMERA_TRACK = "webcam";
 export const DEFAULT_MICROPHONE_TRACK = "microphone";
+// The page's clock is set against the backend's from the least-delayed heartbeat answer of this long.
+const CLOCK_SAMPLE_MAX_AGE_MS = 60000;
 // A component asking for a track the relay has not negotiated re-offers after this pause, so that components
 // mounting together (and the model's declared tracks arriving) cost one new offer, not one each.
 const RENEGOTIATE_DEBOUNCE_MS = 50;
@@ -53,6 +55,23 @@ const wantedTracks = new Map();
 // lost its events connection for longer than the grace period is released like one that stopped beating.
 let eventsConnected = true;
 let renegotiateTimer = null;
+// The moments of the connect being timed, on the page's clock (Date.now()): the main view rendered "ready" and
+// showed the first frame. Null while none is timed. The backend puts them beside its own (the stats panel's
+// connection timings).
+let connectMarks = null;
+
+function startConnectMarks() {
+  connectMarks = { ready_shown_at: null, first_frame_at: null };
+}
+
+function noteConnectMark(key) {
+  if (!connectMarks || connectMarks[key] !== null) return;
+  connectMarks[key] = Date.now();
+  if (connectMarks.ready_shown_at !== null && connectMarks.first_frame_at !== null) {
+    if (snapshot.relay) snapshot.relay.reportConnect(connectMarks);
+    connectMarks = null;
+  }
+}
 
 function scheduleRenegotiate() {
   clearTimeout(renegotiateTimer);
@@ -137,6 +156,10 @@ class Relay {
     this.closed = false;
     this.offerId = 0;
     this.timers = [];
+    // Per video output: when the page last presented one of its frames (Date.now()).
+    this.presentedAt = new Map();
+    // A connect's marks waiting for the channel and a clock estimate.
+    this.pendingMarks = null;
     this.start();
   }
 
@@ -144,6 +167,9 @@ class Relay {
     if (this.closed) return;
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy });
     this.pc = pc;
+    // This page's clock against the backend's ({ offset, rtt, at }), from the backend's answers to the beats: a
+    // new connection may reach another backend.
+    this.clock = null;
     // Why a TURN server gave no candidate (wrong credentials: 401), for the message when none came.
     this.candidateErrors = [];
     pc.onicecandidateerror = (event) => {
@@ -196,6 +222,7 @@ class Relay {
         publish({ notice: String(message.reason || "the backend ended the relay") });
         this.restart(0);
       }
+      if (message && message.type === "clock" && channel === this.channel) this.noteClock(message);
     };
     channel.onclose = () => {
       if (channel === this.channel) this.restart();
@@ -240,7 +267,7 @@ class Relay {
           continue;
         }
         if (now > seen.decoded) progress.set(t.name, { decoded: now, at: Date.now() });
-        const at = (progress.get(t.name) || seen).at;
+        const at = Math.max((progress.get(t.name) || seen).at, this.presentedAt.get(t.name) || 0);
         live[t.name] = at > 0 && Date.now() - at < LIVE_WITHIN_MS;
       }
       if (pc !== this.pc) return;
@@ -337,6 +364,38 @@ class Relay {
       console.debug("reactor-web: getStats failed", err);
     }
     return out;
+  }
+
+  // A frame of video output `name` was presented: it is live now, without waiting for the next decoder check
+  // (twice a second), so the first frame of a connect shows at once.
+  framePresented(name) {
+    this.presentedAt.set(name, Date.now());
+    if (!snapshot.live[name]) publish({ live: { ...snapshot.live, [name]: true }, notice: "" });
+  }
+
+  // The backend's answer to a beat: { t: the beat's Date.now(), at: the backend's time }. NTP's estimate of the
+  // offset, within half the round trip: the least-delayed answer of the last minute is kept.
+  noteClock(message) {
+    const now = Date.now();
+    const rtt = now - message.t;
+    if (typeof message.t !== "number" || typeof message.at !== "number" || !(rtt >= 0)) return;
+    if (!this.clock || rtt <= this.clock.rtt || now - this.clock.at > CLOCK_SAMPLE_MAX_AGE_MS) {
+      this.clock = { offset: message.at - (message.t + now) / 2, rtt, at: now };
+    }
+    this.flushMarks();
+  }
+
+  reportConnect(marks) {
+    this.pendingMarks = { ...marks };
+    this.flushMarks();
+  }
+
+  flushMarks() {
+    const channel = this.channel;
+    if (!this.pendingMarks || !this.clock || !channel || channel.readyState !== "open") return;
+    const report = { type: "connect_marks", ...this.pendingMarks, offset_ms: this.clock.offset, rtt_ms: this.clock.rtt };
+    channel.send(JSON.stringify(report));
+    this.pendingMarks = null;
   }
 
   restart(delayMs = RESTART_DELAY_MS) {
@@ -480,10 +539,30 @@ export function ReactorView({
     );
   };
 
-  const showVideo = !problem && Boolean(videoTrack) && Boolean(live[track]) && status === "ready";
+  const isLive = Boolean(live[track]);
+  const showVideo = !problem && Boolean(videoTrack) && isLive && status === "ready";
   useEffect(() => {
     if (notifyLive.current) notifyLive.current(showVideo);
   }, [showVideo]);
+  // Until the track is live, its first presented frame makes it so (and shows it) at once.
+  useEffect(() => {
+    const video = videoRef.current;
+    if (!video || !videoTrack || isLive || !("requestVideoFrameCallback" in video)) return undefined;
+    const handle = video.requestVideoFrameCallback(() => snapshot.relay && snapshot.relay.framePresented(track));
+    return () => video.cancelVideoFrameCallback(handle);
+  }, [videoTrack, isLive, track]);
+  // The main view times each connect from "disconnected": "ready" rendered, then the first frame shown.
+  const lastStatus = useRef(status);
+  useEffect(() => {
+    const was = lastStatus.current;
+    lastStatus.current = status;
+    if (track !== DEFAULT_VIDEO_TRACK) return;
+    if (was === "disconnected" && status !== "disconnected") startConnectMarks();
+    if (status === "ready") noteConnectMark("ready_shown_at");
+  }, [status, track]);
+  useEffect(() => {
+    if (showVideo && track === DEFAULT_VIDEO_TRACK) noteConnectMark("first_frame_at");
+  }, [showVideo, track]);
   const text = problem || (status === "ready" ? "waiting for video..." : status);
   return (
     <div

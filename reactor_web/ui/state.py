@@ -23,6 +23,7 @@ from reactor_web.relay.handle import TabHandle
 from reactor_web.relay.peer import OfferError, RelayOffer
 from reactor_web.relay.registry import tabs
 from reactor_web.relay.tab import TabSession, TabSettings
+from reactor_web.relay.timeline import ConnectBreakdown, finite
 from reactor_web.ui.embedded import tab_settings, the_app
 from reactor_web.ui.settings import settings
 
@@ -164,6 +165,9 @@ class ReactorState(rx.State):
     refusals: dict[str, str] = {}
     #: The model's own state, from its latest ``state_update`` message (empty until it sends one).
     model_state: dict[str, Any] = {}
+    #: Where the latest connect's time went, from the click to the first frame shown (``ConnectBreakdown``, ms;
+    #: filled in as the stages complete); None before the first connect.
+    connect_breakdown: ConnectBreakdown | None = None
     #: The GPU leg's stats samples of the last minute (what the stats panel charts), oldest first.
     _stats_samples: list[dict[str, Any]] = []
 
@@ -232,7 +236,16 @@ class ReactorState(rx.State):
         """Start this tab's model session (JS ``connect()``); returns at once, ``status`` follows
         (connecting → waiting → ready). Failures land in ``last_error``; does nothing unless disconnected."""
         self.last_error = None
-        await self._run("connect")
+        await self._run("connect", None, time.time() * 1000)
+
+    @rx.event
+    async def connect_at(self, requested_at: float) -> None:
+        """:meth:`connect`, timed from the user's click: ``requested_at`` is the page's ``Date.now()`` when the
+        user asked (ms since the epoch; ``on_click=ReactorState.connect_at(rx.Var("Date.now()"))``), so that
+        ``connect_breakdown`` also has the click → backend stage and the click → first frame total. A value that
+        is not a finite number is ignored."""
+        self.last_error = None
+        await self._run("connect", finite(requested_at), time.time() * 1000)
 
     @rx.event
     async def disconnect(self) -> None:

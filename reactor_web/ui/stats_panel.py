@@ -1,5 +1,5 @@
 """``stats_panel()``: the connection's live stats, a one-minute chart of frame rate and RTT, the connection
-timings, and the browser leg's stats.
+timings (where the latest connect's time went, click to first frame shown), and the browser leg's stats.
 
 Two legs, two sources: the GPU leg's stats come from the backend's client every 2 s (``ReactorState.stats``,
 history in the state, so any worker can render it); the browser leg's from the page's own ``getStats`` via the
@@ -26,7 +26,7 @@ class StatRow:
 
 
 def _ms(v: float) -> str:
-    return f"{v:.1f} ms"
+    return f"{round(v, 1) + 0.0:.1f} ms"  # + 0.0: a rounded -0.04 reads "0.0", not "-0.0"
 
 
 def _fps(v: float) -> str:
@@ -53,12 +53,26 @@ GPU_LEG: tuple[tuple[str, str, Formatter], ...] = (
     ("outbound_bitrate", "Outbound", _bitrate),
     ("available_outgoing_bitrate", "Available outgoing", _bitrate),
 )
-#: The JS SDK's connection timings (Part A §9), plus the time to the first frame.
-TIMINGS: tuple[tuple[str, str, Formatter], ...] = (
+#: Where the latest connect's time went (``ReactorState.connect_breakdown``): the stages from the click to the
+#: first frame shown add up to their total; the state update's path runs beside them.
+BREAKDOWN: tuple[tuple[str, str, Formatter], ...] = (
+    ("click_to_backend_ms", "Click → backend (websocket, event)", _ms),
+    ("handler_ms", "Backend handler", _ms),
     ("session_creation_ms", "Session creation", _ms),
-    ("transport_connecting_ms", "Transport connecting", _ms),
-    ("total_ms", "Total (connect → ready)", _ms),
-    ("first_frame_ms", "First frame", _ms),
+    ("transport_connecting_ms", "Transport connecting (offer, answer)", _ms),
+    ("ice_dtls_ms", "ICE, DTLS, data channel", _ms),
+    ("first_keyframe_ms", "Ready → first frame at the backend", _ms),
+    ("relay_ms", "Relay (to the page's sender)", _ms),
+    ("page_frame_ms", "Relay → frame shown in the page", _ms),
+    ("click_to_frame_ms", "Click → first frame shown", _ms),
+    ("ready_shown_ms", "Ready → shown in the page (state update)", _ms),
+    ("click_to_ready_ms", "Click → ready shown", _ms),
+    ("clock_error_ms", "Page ⇄ backend clock error (at most)", _ms),
+)
+#: The client's own totals (Part A §9), counted from its ``connect()``.
+TIMINGS: tuple[tuple[str, str, Formatter], ...] = (
+    ("total_ms", "Client connect → ready", _ms),
+    ("first_frame_ms", "Client connect → first frame", _ms),
 )
 #: What the page's relay peer reports (reactor_web/ui/components.jsx, ``browserStats``).
 BROWSER_LEG: tuple[tuple[str, str, Formatter], ...] = (
@@ -99,7 +113,10 @@ class StatsState(ReactorState):
 
     @rx.var
     def timing_rows(self) -> list[StatRow]:
-        return rows(self.stats.get("connection_timings"), TIMINGS, "timing")
+        return [
+            *rows(self.connect_breakdown, BREAKDOWN, "timing"),
+            *rows(self.stats.get("connection_timings"), TIMINGS, "timing"),
+        ]
 
     @rx.var
     def browser_rows(self) -> list[StatRow]:

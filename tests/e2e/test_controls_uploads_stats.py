@@ -157,3 +157,62 @@ def test_stats_are_plausible_and_charted(page: Page, artifacts: Path) -> None:
     # A line needs two samples: the chart draws its curves once the second one arrives.
     expect(page.locator("#stats-chart svg path.recharts-line-curve")).to_have_count(2, timeout=15_000)
     page.screenshot(path=str(artifacts / "dashboard-controls-stats.png"), full_page=True)
+
+
+#: The stages of a connect in the stats panel's timings, in order: they add up to click → first frame shown.
+CONNECT_STAGES = (
+    "click-to-backend-ms",
+    "handler-ms",
+    "session-creation-ms",
+    "transport-connecting-ms",
+    "ice-dtls-ms",
+    "first-keyframe-ms",
+    "relay-ms",
+    "page-frame-ms",
+)
+#: What the test sees itself: the click (Date.now(), as the button's event takes it), and when the page says
+#: "ready" and first shows the model's video.
+PAGE_PROBE_JS = """
+() => {
+  const s = (window.__connectProbe = { click: null, ready: null, live: null });
+  document.addEventListener('click', (e) => {
+    if (e.target.closest('#connect-button')) s.click = Date.now();
+  }, true);
+  new MutationObserver(() => {
+    if (s.click === null) return;
+    if (s.ready === null && document.querySelector('#status-text')?.textContent.includes('ready')) s.ready = Date.now();
+    if (s.live === null && document.querySelector('#reactor-view')?.dataset.live === 'true') s.live = Date.now();
+  }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+}
+"""
+
+
+def _signed_ms(locator: Locator) -> float:
+    expect(locator).not_to_have_text("—", timeout=20_000)
+    match = re.match(r"-?[\d.]+ ms$", locator.inner_text())
+    assert match, f"not a time: {locator.inner_text()!r}"
+    return float(match.group().split()[0])
+
+
+def test_the_connect_is_broken_down_from_the_click_to_the_first_frame_shown(page: Page) -> None:
+    page.evaluate(PAGE_PROBE_JS)
+    connect_to_scene(page)
+    total = _signed_ms(page.get_by_test_id("timing-click-to-frame-ms"))
+    stages = {name: _signed_ms(page.get_by_test_id(f"timing-{name}")) for name in CONNECT_STAGES}
+    clock_error = _signed_ms(page.get_by_test_id("timing-clock-error-ms"))
+    ready = _signed_ms(page.get_by_test_id("timing-click-to-ready-ms"))
+    _signed_ms(page.get_by_test_id("timing-ready-shown-ms"))  # the state update's own path is measured too
+
+    # Every stage is measured and they account for the whole wait (each row is rounded to 0.1 ms).
+    assert abs(sum(stages.values()) - total) <= 0.05 * (len(stages) + 1) + 0.01, stages
+    # Each is a duration: those that cross the page's and the backend's clocks within the clock error.
+    for name, value in stages.items():
+        assert value > -(clock_error + 1), (name, stages)
+    assert stages["session-creation-ms"] > 0 and stages["transport-connecting-ms"] > 0
+    # The page's own account agrees with what the test saw: ready is said first, the video shows after, and
+    # neither before the page showed it (the test's observer runs as the page changes, the report just after).
+    probe = page.evaluate("() => window.__connectProbe")
+    assert probe["click"] is not None and probe["ready"] is not None and probe["live"] is not None, probe
+    assert ready <= total
+    assert probe["ready"] - probe["click"] <= ready + 2  # Date.now() counts whole milliseconds
+    assert probe["live"] - probe["click"] <= total + 2
