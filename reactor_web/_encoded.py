@@ -11,9 +11,13 @@ something asks for pixels:
   so with nobody reading pixels the decoder thread idles. It sends the upstream keyframe requests (PLI).
 * :class:`EncodedHub` holds the newest frame for each :class:`PacketView` and outlives its sources (a GPU
   reconnect brings a new tap) like a :class:`~reactor_web._media.FrameHub`.
-* :class:`PacketView` is the view a sender reads: ``recv()`` returns ``av.Packet``. Latest-frame-only
-  holds here too, but a decoder cannot skip a frame the next one refers to: a view that had to drop one
-  (or just started, or was told of loss upstream) waits for the next keyframe and asks for it.
+* :class:`PacketView` is the view a sender reads: ``recv()`` returns ``av.Packet``. A decoder cannot skip a
+  frame the next one refers to, so latest-frame-only cannot hold literally here: a view keeps the frames
+  since the last keyframe its sender has not read yet, at most :data:`MAX_ENCODED_BACKLOG` (a keyframe
+  replaces them all), and past that drops them and waits for the next keyframe, asking for it (as it does
+  when it starts, or is told of loss upstream). Dropping at the first frame not read in time instead made a
+  busy backend's sender, late by a frame now and then, wait for keyframe after keyframe: under load whole
+  tabs got no video at all (``bench/tabs.py``).
 
 * :class:`SwitchedTrack` is the track a sender owns: it reads a :class:`PacketView` or a decoded
   :class:`~reactor_web._media.FrameView` and switches between them without ending the sender.
@@ -26,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +49,9 @@ H264 = "video/H264"
 PASSTHROUGH_CODECS = frozenset({VP8, H264})
 #: Upstream keyframe requests are sent at most this often (seconds): a burst of losses asks once.
 KEYFRAME_REQUEST_INTERVAL_S = 0.25
+#: The most frames a :class:`PacketView` holds for its sender (100 ms at 30 fps): a sender late by up to this
+#: much catches up without losing the picture; later, the view restarts at a keyframe.
+MAX_ENCODED_BACKLOG = 3
 _H264_IDR, _H264_SPS = 5, 7
 
 
@@ -173,29 +181,30 @@ class EncodedHub:
 
 
 class PacketView(MediaStreamTrack):
-    """A sender's view of an :class:`EncodedHub`: ``recv()`` returns the newest frame as an ``av.Packet``
-    (``pts`` on the 90 kHz media clock), never a frame whose references it skipped. ``stop()`` ends this
-    view only. Raises ``MediaStreamError`` from ``recv()`` once the view or its hub has ended."""
+    """A sender's view of an :class:`EncodedHub`: ``recv()`` returns the oldest frame its sender has not read
+    as an ``av.Packet`` (``pts`` on the 90 kHz media clock), at most :data:`MAX_ENCODED_BACKLOG` behind and never
+    a frame whose references it skipped. ``stop()`` ends this view only. Raises ``MediaStreamError`` from
+    ``recv()`` once the view or its hub has ended."""
 
     kind = "video"
 
     def __init__(self, hub: EncodedHub) -> None:
         super().__init__()
         self._hub = hub
-        self._frame: EncodedFrame | None = None
+        self._frames: deque[EncodedFrame] = deque()
         self._arrived = asyncio.Event()
         self._needs_keyframe = True
-        #: Frames this view skipped: replaced before they were read, or deltas while it waited for a keyframe.
+        #: Frames this view skipped: a backlog past its bound, or deltas while it waited for a keyframe.
         self.frames_dropped = 0
 
     async def recv(self) -> av.Packet:
-        """The newest frame as a packet, waiting for one; raises ``MediaStreamError`` once ended."""
-        while self._frame is None:
+        """The next frame as a packet, waiting for one; raises ``MediaStreamError`` once ended."""
+        while not self._frames:
             if self.readyState != "live":
                 raise MediaStreamError
             self._arrived.clear()
             await self._arrived.wait()
-        frame, self._frame = self._frame, None
+        frame = self._frames.popleft()
         packet = av.Packet(frame.data)
         packet.pts, packet.time_base = frame.pts, VIDEO_TIME_BASE
         return packet
@@ -206,22 +215,25 @@ class PacketView(MediaStreamTrack):
         self._end()
 
     def _push(self, frame: EncodedFrame) -> None:
-        if self._frame is not None:  # not read in time: the next delta would refer to a frame never sent
-            self.frames_dropped += 1
-            self._frame = None
+        if frame.keyframe:  # it decodes alone: nothing before it is needed any more
+            self.frames_dropped += len(self._frames)
+            self._frames.clear()
+            self._needs_keyframe = False
+        elif len(self._frames) >= MAX_ENCODED_BACKLOG:  # too far behind: the next delta refers to a frame dropped
+            self.frames_dropped += len(self._frames)
+            self._frames.clear()
             self._needs_keyframe = True
-        if self._needs_keyframe and not frame.keyframe:
+        if self._needs_keyframe:
             self.frames_dropped += 1
             self._hub.request_keyframe()
             return
-        self._needs_keyframe = False
-        self._frame = frame
+        self._frames.append(frame)
         self._arrived.set()
 
     def _end(self) -> None:
         if self.readyState == "live":
             super().stop()
-        self._frame = None
+        self._frames.clear()
         self._arrived.set()
 
 

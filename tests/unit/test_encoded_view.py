@@ -1,0 +1,98 @@
+"""What a sender's view of encoded video hands it: every frame of an unbroken chain, never more than a bounded
+backlog behind, and a restart at a keyframe when the chain breaks."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiortc.mediastreams import MediaStreamError
+
+from reactor_web._encoded import MAX_ENCODED_BACKLOG, VP8, EncodedFrame, EncodedHub, PacketView
+
+
+def frame(n: int, *, key: bool = False) -> EncodedFrame:
+    return EncodedFrame(bytes([n]), VP8, key, n * 3000)
+
+
+class Requests:
+    """Counts the keyframe requests that reach the far sender."""
+
+    def __init__(self, hub: EncodedHub) -> None:
+        self.count = 0
+        hub.set_keyframe_requester(self.request)
+
+    def request(self) -> None:
+        self.count += 1
+
+
+async def received(view: PacketView) -> list[int]:
+    """The frame numbers the view hands its sender now, without waiting for more."""
+    out = []
+    while True:
+        try:
+            packet = await asyncio.wait_for(view.recv(), 0.05)
+        except TimeoutError:
+            return out
+        out.append(bytes(packet)[0])
+
+
+async def test_a_sender_late_by_a_few_frames_gets_every_one_in_order() -> None:
+    hub = EncodedHub("v")
+    requests = Requests(hub)
+    view = hub.subscribe()
+    hub.push(frame(0, key=True))
+    for n in range(1, MAX_ENCODED_BACKLOG):  # the sender is busy: the frames wait for it
+        hub.push(frame(n))
+    assert await received(view) == list(range(MAX_ENCODED_BACKLOG))
+    hub.push(frame(10))  # caught up: the chain goes on
+    assert await received(view) == [10]
+    assert view.frames_dropped == 0 and requests.count == 1  # only the view's start asked for a keyframe
+
+
+async def test_a_sender_too_far_behind_restarts_at_the_next_keyframe() -> None:
+    hub = EncodedHub("v")
+    requests = Requests(hub)
+    view = hub.subscribe()
+    hub.push(frame(0, key=True))
+    for n in range(1, MAX_ENCODED_BACKLOG + 3):
+        hub.push(frame(n))
+    # The backlog overflowed: what it held and the deltas after it are dropped, a keyframe is asked for.
+    assert await received(view) == []
+    assert view.frames_dropped == MAX_ENCODED_BACKLOG + 3  # every frame pushed: none reached the sender
+    assert requests.count >= 2
+    hub.push(frame(20, key=True))
+    hub.push(frame(21))
+    assert await received(view) == [20, 21]
+
+
+async def test_a_keyframe_replaces_the_frames_not_yet_sent() -> None:
+    hub = EncodedHub("v")
+    view = hub.subscribe()
+    hub.push(frame(0, key=True))
+    hub.push(frame(1))
+    hub.push(frame(2, key=True))  # decodes alone: the older ones need not be sent
+    assert await received(view) == [2]
+    assert view.frames_dropped == 2
+
+
+async def test_loss_upstream_keeps_what_came_before_and_waits_for_a_keyframe() -> None:
+    hub = EncodedHub("v")
+    view = hub.subscribe()
+    hub.push(frame(0, key=True))
+    hub.push(frame(1))
+    hub.lost()
+    hub.push(frame(2))  # refers to what was lost
+    assert await received(view) == [0, 1]
+    hub.push(frame(3, key=True))
+    assert await received(view) == [3]
+
+
+async def test_a_view_starts_at_a_keyframe_and_ends_with_its_hub() -> None:
+    hub = EncodedHub("v")
+    view = hub.subscribe()
+    hub.push(frame(0))
+    assert await received(view) == []
+    hub.close()
+    with pytest.raises(MediaStreamError):
+        await view.recv()
