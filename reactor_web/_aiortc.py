@@ -5,7 +5,8 @@ relay and the runtime create comes from :func:`create_peer_connection`, whose :c
 
 * ``low_latency_jitter_buffer`` (default on): each video receiver of *this* peer gets
   :class:`~reactor_web.jitter.MarkerBitJitterBuffer` instead of aiortc's stock buffer, which holds every
-  frame one frame interval (see ``jitter.py``);
+  frame one frame interval (see ``jitter.py``), and each audio receiver the same class with aiortc's audio
+  behaviour, so that its frames can be tapped too;
 * ``host_addresses`` (default: every interface, as aioice does): the local addresses *this* peer offers
   as ICE host candidates (``REACTOR_ICE_HOST_ADDRESSES``, see ``ice.py``).
 
@@ -48,8 +49,10 @@ from reactor_web.protocol.schemas import IceServer
 
 logger = logging.getLogger(__name__)
 
-#: aiortc's video receive buffer size (``RTCRtpReceiver.__init__``); ours keeps it.
+#: aiortc's receive buffer sizes and audio prefetch (``RTCRtpReceiver.__init__``); ours keep them.
 _VIDEO_JITTER_CAPACITY = 512
+_AUDIO_JITTER_CAPACITY = 16
+_AUDIO_JITTER_PREFETCH = 4
 _JITTER_ATTRIBUTE = "_RTCRtpReceiver__jitter_buffer"
 #: The receiver's negotiated codecs by payload type (``RTCRtpReceiver.receive``).
 _CODECS_ATTRIBUTE = "_RTCRtpReceiver__codecs"
@@ -109,8 +112,8 @@ def configure_peer(pc: RTCPeerConnection, options: PeerOptions) -> None:
     :func:`create_peer_connection`)."""
     ice_transports = set()
     for transceiver in pc.getTransceivers():
-        if options.low_latency_jitter_buffer and transceiver.kind == "video":
-            install_jitter_buffer(transceiver.receiver)
+        if options.low_latency_jitter_buffer:
+            install_jitter_buffer(transceiver.receiver, transceiver.kind)
         ice_transports.add(transceiver.receiver.transport.transport)
     sctp = pc.sctp
     if sctp is not None:
@@ -121,18 +124,25 @@ def configure_peer(pc: RTCPeerConnection, options: PeerOptions) -> None:
             _pin_host_addresses(ice.iceGatherer._connection, options.host_addresses)
 
 
-def install_jitter_buffer(receiver: RTCRtpReceiver) -> None:
-    """Give one video receiver a :class:`MarkerBitJitterBuffer` (before its first packet)."""
+def install_jitter_buffer(receiver: RTCRtpReceiver, kind: str = "video") -> None:
+    """Give one receiver (before its first packet) a :class:`MarkerBitJitterBuffer`: for video the low-latency
+    one, for audio aiortc's own audio buffer (its capacity and prefetch) with a place for a tap."""
     if not isinstance(getattr(receiver, _JITTER_ATTRIBUTE, None), MarkerBitJitterBuffer):
-        setattr(receiver, _JITTER_ATTRIBUTE, MarkerBitJitterBuffer(capacity=_VIDEO_JITTER_CAPACITY, is_video=True))
+        buffer = (
+            MarkerBitJitterBuffer(capacity=_VIDEO_JITTER_CAPACITY, is_video=True)
+            if kind == "video"
+            else MarkerBitJitterBuffer(capacity=_AUDIO_JITTER_CAPACITY, prefetch=_AUDIO_JITTER_PREFETCH)
+        )
+        setattr(receiver, _JITTER_ATTRIBUTE, buffer)
 
 
 def tap_encoded_frames(
     transceiver: RTCRtpTransceiver, hub: EncodedHub, decode_wanted: Callable[[], bool]
 ) -> EncodedTap | None:
-    """Send the completed frames of one video receiver to ``hub``, decoding them only while
-    ``decode_wanted()``; the tap asks the far sender for keyframes with this receiver's RTCP PLI. None when
-    the receiver has aiortc's stock jitter buffer (``low_latency_jitter_buffer=False``): all is decoded then."""
+    """Send the completed frames of one receiver (video or audio, as ``hub.kind``) to ``hub``, decoding them only
+    while ``decode_wanted()``; for video the tap asks the far sender for keyframes with this receiver's RTCP PLI.
+    None when the receiver has aiortc's stock jitter buffer (``low_latency_jitter_buffer=False``): all is
+    decoded then."""
     receiver = transceiver.receiver
     buffer = getattr(receiver, _JITTER_ATTRIBUTE, None)
     if not isinstance(buffer, MarkerBitJitterBuffer):

@@ -1,9 +1,11 @@
-"""Encoded video passthrough: received frames forwarded as the sender encoded them (private).
+"""Encoded passthrough: received frames forwarded as the sender encoded them (private).
 
-aiortc assembles each received video frame in its receiver's jitter buffer, then decodes it on a thread;
-its senders pack a pre-encoded ``av.Packet`` without encoding (``Vp8Encoder.pack``, ``H264Encoder.pack``).
-So a relay can forward the GPU's VP8 or H.264 frames to the page unchanged, and decode only when
-something asks for pixels:
+aiortc assembles each received frame in its receiver's jitter buffer, then decodes it on a thread; its
+senders pack a pre-encoded ``av.Packet`` without encoding (``Vp8Encoder.pack``, ``H264Encoder.pack``,
+``OpusEncoder.pack``). So a relay can forward the GPU's VP8 or H.264 video and its Opus audio to the page
+unchanged, and decode only when something asks for pixels or samples. For audio that also spares the
+sender aiortc's per-frame work on decoded audio: a thread-pool hop to the encoder and the audio level it
+computes in Python over every sample, together most of a relayed tab's CPU before:
 
 * :class:`EncodedTap` sits in one receiver's :class:`~reactor_web.jitter.MarkerBitJitterBuffer`. Every
   completed frame goes to its :class:`EncodedHub` as an :class:`EncodedFrame`; the frame reaches the
@@ -11,8 +13,10 @@ something asks for pixels:
   so with nobody reading pixels the decoder thread idles. It sends the upstream keyframe requests (PLI).
 * :class:`EncodedHub` holds the newest frame for each :class:`PacketView` and outlives its sources (a GPU
   reconnect brings a new tap) like a :class:`~reactor_web._media.FrameHub`.
-* :class:`PacketView` is the view a sender reads: ``recv()`` returns ``av.Packet``. A decoder cannot skip a
-  frame the next one refers to, so latest-frame-only cannot hold literally here: a view keeps the frames
+* :class:`PacketView` is the view a sender reads: ``recv()`` returns ``av.Packet``. Audio frames each decode
+  alone: a view keeps up to :data:`~reactor_web._media.AUDIO_MAX_FRAMES` of them, dropping the oldest, as a
+  decoded audio view does. A video decoder cannot skip a frame the next one refers to, so latest-frame-only
+  cannot hold literally there: a view keeps the frames
   since the last keyframe its sender has not read yet, at most :data:`MAX_ENCODED_BACKLOG` (a keyframe
   replaces them all), and past that drops them and waits for the next keyframe, asking for it (as it does
   when it starts, or is told of loss upstream). Dropping at the first frame not read in time instead made a
@@ -33,20 +37,25 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import av
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from reactor_web._media import VIDEO_TIME_BASE, media_clock
+from reactor_web._media import AUDIO_GAP_S, AUDIO_MAX_FRAMES, VIDEO_CLOCK_RATE, VIDEO_TIME_BASE, media_clock
 
 logger = logging.getLogger(__name__)
 
 VP8 = "video/VP8"
 H264 = "video/H264"
+OPUS = "audio/opus"
 #: The codecs whose encoded frames aiortc's senders can pack as they are.
-PASSTHROUGH_CODECS = frozenset({VP8, H264})
+PASSTHROUGH_CODECS = frozenset({VP8, H264, OPUS})
+#: Opus's RTP clock (RFC 7587): its RTP timestamps count 48 kHz samples whatever the audio's own rate.
+OPUS_CLOCK_RATE = 48_000
+OPUS_TIME_BASE = Fraction(1, OPUS_CLOCK_RATE)
 #: Upstream keyframe requests are sent at most this often (seconds): a burst of losses asks once.
 KEYFRAME_REQUEST_INTERVAL_S = 0.25
 #: The most frames a :class:`PacketView` holds for its sender (100 ms at 30 fps): a sender late by up to this
@@ -57,20 +66,24 @@ _H264_IDR, _H264_SPS = 5, 7
 
 @dataclass(frozen=True, slots=True)
 class EncodedFrame:
-    """One complete encoded video frame: ``data`` as the codec's depayloader gives it (VP8 frame bytes, or
-    H.264 Annex B NAL units), ``codec`` its MIME type, ``keyframe`` whether it decodes alone, ``pts`` its
-    arrival on the process-wide 90 kHz media clock (monotonic across sources)."""
+    """One complete encoded frame: ``data`` as the codec's depayloader gives it (VP8 frame bytes, H.264 Annex B
+    NAL units, an Opus packet), ``codec`` its MIME type, ``keyframe`` whether it decodes alone, ``pts`` in
+    ``time_base``: for video its arrival on the process-wide 90 kHz media clock, for audio contiguous 48 kHz
+    samples (monotonic across sources, both)."""
 
     data: bytes
     codec: str
     keyframe: bool
     pts: int
+    time_base: Fraction = VIDEO_TIME_BASE
 
 
 def is_keyframe(codec: str, data: bytes) -> bool:
     """Whether ``data`` (one frame of ``codec``) decodes without earlier frames."""
     if not data:
         return False
+    if codec == OPUS:
+        return True  # every Opus packet decodes alone
     if codec == VP8:
         return data[0] & 0x01 == 0  # the frame tag's inverse key-frame bit (RFC 6386 §9.1)
     if codec == H264:
@@ -93,9 +106,11 @@ class EncodedHub:
     Counts what arrived (``frames_received``, ``first_frame_at`` monotonic seconds) whether or not anything
     decoded it; ``codec`` is the MIME type of the frames (the negotiated one until the first frame)."""
 
-    def __init__(self, name: str = "", codec: str | None = None) -> None:
+    def __init__(self, name: str = "", codec: str | None = None, kind: str = "video") -> None:
         self.name = name
         self.codec = codec
+        #: "video" or "audio": what its views are (aiortc's sender of a view takes the view's kind).
+        self.kind = kind
         self.frames_received = 0
         self.first_frame_at: float | None = None
         self._views: list[PacketView] = []
@@ -186,10 +201,9 @@ class PacketView(MediaStreamTrack):
     a frame whose references it skipped. ``stop()`` ends this view only. Raises ``MediaStreamError`` from
     ``recv()`` once the view or its hub has ended."""
 
-    kind = "video"
-
     def __init__(self, hub: EncodedHub) -> None:
         super().__init__()
+        self.kind = hub.kind
         self._hub = hub
         self._frames: deque[EncodedFrame] = deque()
         self._arrived = asyncio.Event()
@@ -206,7 +220,7 @@ class PacketView(MediaStreamTrack):
             await self._arrived.wait()
         frame = self._frames.popleft()
         packet = av.Packet(frame.data)
-        packet.pts, packet.time_base = frame.pts, VIDEO_TIME_BASE
+        packet.pts, packet.time_base = frame.pts, frame.time_base
         return packet
 
     def stop(self) -> None:
@@ -215,6 +229,13 @@ class PacketView(MediaStreamTrack):
         self._end()
 
     def _push(self, frame: EncodedFrame) -> None:
+        if self.kind == "audio":  # each decodes alone; a late sender loses the oldest, as with decoded audio
+            if len(self._frames) >= AUDIO_MAX_FRAMES:
+                self._frames.popleft()
+                self.frames_dropped += 1
+            self._frames.append(frame)
+            self._arrived.set()
+            return
         if frame.keyframe:  # it decodes alone: nothing before it is needed any more
             self.frames_dropped += len(self._frames)
             self._frames.clear()
@@ -242,8 +263,9 @@ class EncodedTap:
     receiver's decoder gets it.
 
     ``codecs`` maps RTP payload types to MIME types (the receiver's negotiated codecs). ``send_pli(ssrc)``
-    sends the upstream keyframe request (the receiver's RTCP PLI, a coroutine). ``decode_wanted()`` says
-    whether someone reads this track's pixels now; decoding starts at a keyframe and stops when it is False.
+    sends the upstream keyframe request (the receiver's RTCP PLI, a coroutine; video only). ``decode_wanted()``
+    says whether someone reads this track's pixels (or samples) now; decoding starts at a keyframe and stops
+    when it is False. The hub's ``kind`` says which the receiver is.
     """
 
     def __init__(
@@ -265,14 +287,19 @@ class EncodedTap:
         #: Frames handed to the decoder, and frames kept from it (nobody read pixels).
         self.frames_decoded = 0
         self.frames_not_decoded = 0
-        hub.set_keyframe_requester(self.request_keyframe)
+        #: Audio: the last frame's RTP timestamp and the pts it was given.
+        self._audio_last: tuple[int, int] | None = None
+        if hub.kind == "video":
+            hub.set_keyframe_requester(self.request_keyframe)
 
     def on_frame(self, frame: JitterFrame, payload_type: int, ssrc: int) -> JitterFrame | None:
         """A frame the jitter buffer completed: forward it, and return it for decoding or None (not decoded)."""
         self._ssrc = ssrc
         codec = self._codecs().get(payload_type, "")
         keyframe = is_keyframe(codec, frame.data)
-        if codec in PASSTHROUGH_CODECS:
+        if codec == OPUS:
+            self.hub.push(EncodedFrame(frame.data, codec, True, self._audio_pts(frame.timestamp), OPUS_TIME_BASE))
+        elif codec in PASSTHROUGH_CODECS:
             self.hub.push(EncodedFrame(frame.data, codec, keyframe, media_clock()))
         if not self._decode_wanted() and codec in PASSTHROUGH_CODECS:
             self._decoding = False
@@ -285,6 +312,19 @@ class EncodedTap:
         self._decoding = True
         self.frames_decoded += 1
         return frame
+
+    def _audio_pts(self, rtp_timestamp: int) -> int:
+        """Contiguous while the stream is (the RTP timestamps' step), on to the media clock after a gap longer
+        than :data:`~reactor_web._media.AUDIO_GAP_S` (a reconnect), never backwards."""
+        now = media_clock() * OPUS_CLOCK_RATE // VIDEO_CLOCK_RATE
+        last = self._audio_last
+        if last is None:
+            pts = now
+        else:
+            step = (rtp_timestamp - last[0]) % 2**32
+            pts = last[1] + step if 0 < step <= AUDIO_GAP_S * OPUS_CLOCK_RATE else max(now, last[1] + 1)
+        self._audio_last = (rtp_timestamp, pts)
+        return pts
 
     def on_loss(self) -> None:
         """The jitter buffer lost packets (it asks for a keyframe itself): views wait for that keyframe."""

@@ -12,7 +12,8 @@ backend), the relay (camera → backend) and the runtime (backend → model); ``
 it off. Other aiortc peers in the process keep aiortc's stock buffer.
 
 It is also where encoded frames can be taken: with an :class:`~reactor_web._encoded.EncodedTap` set, each
-completed frame goes to the tap, which forwards it and decides whether the receiver decodes it.
+completed frame goes to the tap, which forwards it and decides whether the receiver decodes it. Audio
+receivers get it too (``is_video=False``), for the tap alone: it keeps aiortc's audio behaviour.
 """
 
 from __future__ import annotations

@@ -166,8 +166,8 @@ class Reactor(CommandsMixin):
         tls_context()
 
     def encoded_track(self, name: str) -> EncodedHub | None:
-        """The encoded frames (VP8 or H.264, as the GPU sent them) of received video track ``name``, for
-        forwarding without decoding (the relay's passthrough); None when no such video track is received.
+        """The encoded frames (VP8 or H.264 video, Opus audio, as the GPU sent them) of received track ``name``,
+        for forwarding without decoding (the relay's passthrough); None when no such track is received.
         Reading ``tracks[name]`` decodes; this does not. Not in the JS SDK (a browser cannot forward)."""
         transport = self._transport
         feed = transport.feeds.get(name) if transport is not None else None

@@ -7,11 +7,11 @@ task per track, started on ``track`` and closed on disconnect) and hands frames 
 :class:`ReceivedTrack` views that hold only the newest ones: one frame for video (latest-frame-only), a
 short window for audio so speech is not chopped. With no consumer, frames are dropped as they arrive.
 
-A received video track is decoded only while someone reads its pixels (a view waits in ``recv()``, or
-read within the last second: :meth:`~reactor_web._media.FrameHub.demanded`); its encoded frames reach
-``encoded`` (an :class:`~reactor_web._encoded.EncodedHub`) all the time, so the relay can forward them to
-the page as the GPU encoded them. A reader that starts gets its first frame at the next keyframe, which
-the feed asks the GPU for.
+A received track is decoded only while someone reads its pixels or samples (a view waits in ``recv()``, or
+read within the last second: :meth:`~reactor_web._media.FrameHub.demanded`); its encoded frames (VP8 or
+H.264 video, Opus audio) reach ``encoded`` (an :class:`~reactor_web._encoded.EncodedHub`) all the time, so
+the relay can forward them to the page as the GPU encoded them. A video reader that starts gets its first
+frame at the next keyframe, which the feed asks the GPU for.
 
 ``Reactor.tracks[name]`` is the feed's primary view. A second consumer calls ``subscribe()`` to get its
 own view, which it may hand to an aiortc sender: stopping a view never ends the feed. Views share frame
@@ -32,12 +32,12 @@ ReceivedTrack = FrameView
 
 class TrackFeed(FrameHub):
     """Drains one remote track into its views; ends them when the track ends. ``track`` is the primary view;
-    ``encoded`` the track's encoded frames (video; None for audio), fed once the transport sets ``tap``."""
+    ``encoded`` the track's encoded frames, fed once the transport sets ``tap``."""
 
     def __init__(self, name: str, source: MediaStreamTrack, codec: str | None = None) -> None:
         super().__init__(source.kind, name=name, restamp=True, ends_with_source=True)
         self.track = self.subscribe()
-        self.encoded = EncodedHub(name, codec) if source.kind == "video" else None
+        self.encoded = EncodedHub(name, codec, source.kind)
         #: What the receiver's jitter buffer hands completed frames to (set by the transport).
         self.tap: EncodedTap | None = None
         self.set_source(source)
@@ -45,14 +45,12 @@ class TrackFeed(FrameHub):
     @property
     def frames_arrived(self) -> int:
         """Complete frames received: counted encoded when tapped (decoded or not), else as decoded."""
-        return (
-            self.encoded.frames_received if self.encoded is not None and self.tap is not None else self.frames_received
-        )
+        return self.encoded.frames_received if self.tap is not None else self.frames_received
 
     @property
     def first_arrival_at(self) -> float | None:
         """When (monotonic seconds) the first complete frame arrived, decoded or not; None before."""
-        if self.encoded is not None and self.tap is not None:
+        if self.tap is not None:
             return self.encoded.first_frame_at
         return self.first_frame_at
 
@@ -60,6 +58,5 @@ class TrackFeed(FrameHub):
         """End the views and the encoded hub; the tap stops asking the GPU for keyframes."""
         if self.tap is not None:
             self.tap.close()
-        if self.encoded is not None:
-            self.encoded.close()
+        self.encoded.close()
         await super().close()

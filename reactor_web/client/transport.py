@@ -273,7 +273,7 @@ class PeerTransport:
             return
         codec = negotiated_codec(transceiver) if transceiver is not None else None
         feed = TrackFeed(name, track, codec)
-        if feed.encoded is not None and transceiver is not None:
+        if transceiver is not None:
             # Decoded only while someone reads the pixels; the encoded frames go to feed.encoded regardless.
             feed.tap = tap_encoded_frames(transceiver, feed.encoded, feed.demanded)
         self.feeds[name] = feed

@@ -10,15 +10,15 @@ publish. Each peer connection sends its own views, owned by the peer and ended w
 a re-offer (a page reload, or a page that now wants another track) closing the old connection leaves
 the hubs, and the next connection's media, untouched.
 
-**Relay mode.** For each video output, when the GPU's codec is the one the page's connection negotiated
-for it (VP8 or H.264), the connection sends a :class:`~reactor_web._encoded.PacketView` of its encoded
-hub: the GPU's frames as they were encoded, never decoded here (``passthrough``). The page's keyframe
-requests (PLI/FIR), a new page connection and a GPU reconnect each ask the GPU for a keyframe. Otherwise
-(another codec, or no encoded source) it sends a view of the decoded hub, encoded again (``transcode``),
-and only then is that hub's source read, so the client's decoder runs only for it. Chosen per track and
-connection, and again on every source change; :attr:`BrowserPeer.relay_modes` says which. Audio is always
-relayed decoded and encoded again (Opus both legs; see the README on why): each view holds at most
-:data:`~reactor_web._media.AUDIO_MAX_FRAMES` frames, so it cannot fall further behind than that.
+**Relay mode.** For each output, when the GPU's codec is the one the page's connection negotiated for it
+(VP8 or H.264 video, Opus audio), the connection sends a :class:`~reactor_web._encoded.PacketView` of its
+encoded hub: the GPU's frames as they were encoded, never decoded here (``passthrough``). For video, the
+page's keyframe requests (PLI/FIR), a new page connection and a GPU reconnect each ask the GPU for a
+keyframe. Otherwise (another codec, or no encoded source) it sends a view of the decoded hub, encoded again
+(``transcode``), and only then is that hub's source read, so the client's decoder runs only for it. Chosen
+per track and connection, and again on every source change; :attr:`BrowserPeer.relay_modes` says which for
+video. An audio view, encoded or decoded, holds at most :data:`~reactor_web._media.AUDIO_MAX_FRAMES` frames,
+so it cannot fall further behind than that. The page's microphone is relayed decoded.
 
 A tab that stops beating is declared dead long before ICE consent would notice (field lesson 11); a tab
 whose relay never comes up (a page closed while connecting, an offer that never arrived) is released too,
@@ -152,20 +152,20 @@ class RelayOffer:
 
 
 class RelayHubs:
-    """The hubs of one relayed track, outliving the page's connections: ``frames`` decoded, and for video
-    ``encoded`` (None for audio).
+    """The hubs of one relayed track, outliving the page's connections: ``frames`` decoded, and ``encoded``
+    (every model output; a page input's video; None for the microphone).
 
-    For a model output (the tab sets their sources), ``frames`` is read, for video, only while a connection
-    transcodes, and ``encoded`` holds the GPU's frames as encoded there, forwarded in passthrough. For a page
-    input (camera, microphone), ``frames`` reads the browser's track itself (so it stamps frames on the media
-    clock: ``restamp``) and decodes its video only while a view of it is read; ``encoded`` holds the video as the
+    For a model output (the tab sets their sources), ``frames`` is read only while a connection transcodes, and
+    ``encoded`` holds the GPU's frames as encoded there, forwarded in passthrough. For a page input (camera,
+    microphone), ``frames`` reads the browser's track itself (so it stamps frames on the media clock:
+    ``restamp``) and decodes its video only while a view of it is read; ``encoded`` holds the video as the
     browser encoded it, for the GPU session to forward in passthrough."""
 
-    def __init__(self, name: str, kind: TrackKind, *, restamp: bool) -> None:
+    def __init__(self, name: str, kind: TrackKind, *, restamp: bool, encoded: bool) -> None:
         self.name = name
         self.kind = kind
         self.frames = FrameHub(kind, name=name, restamp=restamp)
-        self.encoded = EncodedHub(name) if kind == "video" else None
+        self.encoded = EncodedHub(name, kind=kind) if encoded else None
 
     async def close(self) -> None:
         if self.encoded is not None:
@@ -257,25 +257,25 @@ class BrowserPeer:
 
     def output(self, name: str, kind: TrackKind) -> RelayHubs:
         """The hubs of model output ``name`` of ``kind`` (created on first use, kept for the peer's life)."""
-        return self._hubs(self._outputs, name, kind, restamp=False)
+        hubs = self._outputs.get((name, kind))
+        if hubs is None:
+            hubs = self._outputs[name, kind] = RelayHubs(name, kind, restamp=False, encoded=True)
+        return hubs
 
     def input(self, name: str, kind: TrackKind) -> RelayHubs:
         """The hubs of page input ``name`` of ``kind`` (created on first use, kept for the peer's life)."""
-        return self._hubs(self._inputs, name, kind, restamp=True)
-
-    @staticmethod
-    def _hubs(table: dict[tuple[str, TrackKind], RelayHubs], name: str, kind: TrackKind, *, restamp: bool) -> RelayHubs:
-        hubs = table.get((name, kind))
+        hubs = self._inputs.get((name, kind))
         if hubs is None:
-            hubs = table[name, kind] = RelayHubs(name, kind, restamp=restamp)
+            # The microphone is relayed decoded (its encoded frames are not tapped).
+            hubs = self._inputs[name, kind] = RelayHubs(name, kind, restamp=True, encoded=kind == "video")
         return hubs
 
     def set_source(
         self, name: str, kind: TrackKind, pixels: MediaStreamTrack | None, encoded: EncodedHub | None = None
     ) -> None:
-        """The GPU session's output ``name``: decoded (``pixels``, for video read only while a connection
-        transcodes; for audio the frames relayed) and, for video, encoded (``encoded``, forwarded in
-        passthrough); None for both when the session has none now. The caller owns both."""
+        """The GPU session's output ``name``: decoded (``pixels``, read only while a connection transcodes) and
+        encoded (``encoded``, forwarded in passthrough); None for both when the session has none now. The caller
+        owns both."""
         output = self.output(name, kind)
         output.frames.set_source(pixels)
         if output.encoded is not None:
@@ -364,11 +364,7 @@ class BrowserPeer:
         transceiver.sender.replaceTrack(switched)
         if track.name in self._timed:
             self._time_sender(track.name, sender)
-        if output.encoded is None:
-            # Audio is always relayed decoded: its view is set once (video's is chosen in _choose_modes).
-            switched.switch(output.frames.subscribe())
-            sender.mode = "transcode"
-        else:
+        if track.kind == "video":
             on_keyframe_request(transceiver.sender, lambda: self._forward_keyframe_request(track.name))
 
     def _receive_input(self, track: RelayTrack, transceiver: RTCRtpTransceiver) -> None:
@@ -384,11 +380,11 @@ class BrowserPeer:
                 self._taps.append(tap)
 
     def _choose_modes(self) -> None:
-        """Send each video output the GPU's encoded frames when the connection's codec allows, else transcode."""
+        """Send each output the GPU's encoded frames when the connection's codec allows, else transcode."""
         for sender in self._senders.values():
             output, encoded = sender.output, sender.output.encoded
             if encoded is None:
-                continue  # audio
+                continue  # every output has one (``output``); only the microphone's input hubs lack it
             source, pixels = encoded.source, output.frames.source
             if source is None and pixels is None and sender.mode:
                 mode = sender.mode  # no GPU video now: keep the way it was sent until a source comes

@@ -1,4 +1,4 @@
-"""Encoded passthrough (issue 14): the relay forwards the GPU's video to the page as the GPU encoded it.
+"""Encoded passthrough (issue 14): the relay forwards the GPU's video and sound to the page as the GPU encoded them.
 
 Real aiortc peers on loopback: embedded runtime → our client → the tab's relay → an aiortc "page". The page's
 model receiver is tapped like the client's, so the test sees the encoded frames the page receives and can
@@ -15,14 +15,17 @@ import numpy as np
 import pytest
 from aiortc import RTCRtpSender
 from client_helpers import HEIGHT, WAIT_S, WIDTH, Recorder
+from media_helpers import RATE, collect, pitch_hz
 from test_relay_peer import Page, SolidTrack
+from test_relay_tracks import MultiPage
 from test_track_ownership import latest, near
 
 from reactor_web._aiortc import install_jitter_buffer, tap_encoded_frames
 from reactor_web._encoded import VP8, EncodedFrame, EncodedHub, EncodedTap, is_keyframe
 from reactor_web.client.tracks import TrackFeed
-from reactor_web.protocol.constants import MAIN_VIDEO_TRACK
+from reactor_web.protocol.constants import MAIN_AUDIO_TRACK, MAIN_VIDEO_TRACK
 from reactor_web.relay.tab import TabSession, TabSettings
+from reactor_web.runtime.audio import tone_hz
 from reactor_web.runtime.config import RuntimeConfig
 from reactor_web.runtime.serve import serve_runtime
 
@@ -30,8 +33,8 @@ from reactor_web.runtime.serve import serve_runtime
 class Recording(EncodedHub):
     """An encoded hub that remembers a checksum of every frame it is offered, and wakes waiters."""
 
-    def __init__(self, name: str = "") -> None:
-        super().__init__(name)
+    def __init__(self, name: str = "", kind: str = "video") -> None:
+        super().__init__(name, kind=kind)
         self.digests: list[bytes] = []
         #: Whether each frame offered was a keyframe, in order.
         self.key_flags: list[bool] = []
@@ -266,3 +269,37 @@ async def test_a_keyframe_request_from_the_gpu_reaches_the_pages_encoder(tab: Ta
         await camera.until(lambda: camera.keyframes > keyframes, "a keyframe from the page's encoder")
     finally:
         await page.pc.close()
+
+
+async def test_the_models_sound_reaches_the_page_as_the_gpu_encoded_it_and_nothing_is_decoded(
+    runtime_url: str,
+) -> None:
+    """Audio passthrough: the page gets the GPU's Opus packets unchanged; the backend decodes no audio."""
+    tab = TabSession(TabSettings("reactor-web-demo", api_url=runtime_url, local=True, heartbeat_timeout_s=3600))
+    page = MultiPage([("main_video", "video", "recvonly"), ("main_audio", "audio", "recvonly")], {})
+    heard = Recording("page-audio", kind="audio")
+    receiver = page.transceivers["main_audio"]
+    install_jitter_buffer(receiver.receiver, "audio")
+    assert tap_encoded_frames(receiver, heard, lambda: True) is not None  # the page still decodes what it gets
+    try:
+        await page.answer(await tab.accept_offer(await page.offer()))
+        await connect(tab)
+        transport = tab.reactor._transport
+        assert transport is not None
+        feed = transport.feeds[MAIN_AUDIO_TRACK]
+        gpu = Recording("gpu-audio", kind="audio")
+        gpu.set_source(feed.encoded)
+        assert feed.tap is not None
+        decoded_before = feed.tap.frames_decoded
+
+        await heard.until(lambda: len(heard.digests) >= 100, "100 audio packets at the page")
+        sent = set(gpu.digests)
+        forwarded = [d for d in heard.digests[-50:] if d in sent]
+        assert len(forwarded) == 50, f"{50 - len(forwarded)} of the page's last 50 packets are not the GPU's"
+        assert feed.tap.frames_decoded == decoded_before  # no audio decoded in the backend
+        # The page's own decoder hears the model's tone (brightness 50).
+        samples = await collect(await page.received["main_audio"], 0.4)
+        assert abs(pitch_hz(samples[-RATE // 5 :]) - tone_hz(50)) <= 15
+    finally:
+        await page.pc.close()
+        await tab.close()
