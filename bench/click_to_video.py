@@ -101,8 +101,8 @@ def click_and_time(page: Page) -> dict[str, float]:
     s = page.evaluate("() => window.__c2v")
     # The breakdown completes with the client's next stats sample (every 2 s).
     ids = [stage for stage, _ in STAGES]
-    page.wait_for_function(f"() => ({BREAKDOWN_JS})({ids!r}).every(v => v !== null)".replace("'", '"'),
-                           timeout=WAIT_MS)  # fmt: skip
+    complete = f"(ids) => Object.values(({BREAKDOWN_JS})(ids)).every((v) => v !== null)"
+    page.wait_for_function(complete, arg=ids, timeout=WAIT_MS)
     breakdown = page.evaluate(BREAKDOWN_JS, ids)
     return {
         "ready_ms": s["readyAt"] - s["clickAt"],

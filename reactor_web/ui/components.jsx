@@ -156,8 +156,13 @@ class Relay {
     this.closed = false;
     this.offerId = 0;
     this.timers = [];
-    // Per video output: when the page last presented one of its frames (Date.now()).
+    // Per video output: when the page last presented one of its frames, and since when only frames decoded or
+    // presented after that count as live (Date.now()).
     this.presentedAt = new Map();
+    this.liveSince = new Map();
+    // Outputs whose decoder count is taken afresh at the next check (frames decoded before a reset are no
+    // progress).
+    this.rebase = new Set();
     // A connect's marks waiting for the channel and a clock estimate.
     this.pendingMarks = null;
     this.start();
@@ -266,9 +271,10 @@ class Relay {
         } catch {
           continue;
         }
-        if (now > seen.decoded) progress.set(t.name, { decoded: now, at: Date.now() });
+        if (this.rebase.delete(t.name)) progress.set(t.name, { decoded: now, at: 0 });
+        else if (now > seen.decoded) progress.set(t.name, { decoded: now, at: Date.now() });
         const at = Math.max((progress.get(t.name) || seen).at, this.presentedAt.get(t.name) || 0);
-        live[t.name] = at > 0 && Date.now() - at < LIVE_WITHIN_MS;
+        live[t.name] = at > (this.liveSince.get(t.name) || 0) && Date.now() - at < LIVE_WITHIN_MS;
       }
       if (pc !== this.pc) return;
       const changed = Object.keys({ ...live, ...snapshot.live }).some((n) => Boolean(live[n]) !== Boolean(snapshot.live[n]));
@@ -371,6 +377,14 @@ class Relay {
   framePresented(name) {
     this.presentedAt.set(name, Date.now());
     if (!snapshot.live[name]) publish({ live: { ...snapshot.live, [name]: true }, notice: "" });
+  }
+
+  // The session that fed output `name` ended (or is reconnecting): its last frames no longer count as live, so a
+  // quick new connect does not show the old session's picture as its own.
+  resetLive(name) {
+    this.liveSince.set(name, Date.now());
+    this.rebase.add(name);
+    if (snapshot.live[name]) publish({ live: { ...snapshot.live, [name]: false } });
   }
 
   // The backend's answer to a beat: { t: the beat's Date.now(), at: the backend's time }. NTP's estimate of the
@@ -556,6 +570,9 @@ export function ReactorView({
   useEffect(() => {
     const was = lastStatus.current;
     lastStatus.current = status;
+    // Each status short of "ready" (disconnected, then connecting or waiting) starts the view afresh: what it
+    // shows after the next "ready" is that connection's own frames.
+    if (was !== status && status !== "ready" && snapshot.relay) snapshot.relay.resetLive(track);
     if (track !== DEFAULT_VIDEO_TRACK) return;
     if (was === "disconnected" && status !== "disconnected") startConnectMarks();
     if (status === "ready") noteConnectMark("ready_shown_at");
