@@ -9,6 +9,7 @@ backend and the runtime as separate processes.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,9 +88,12 @@ def launch_browser(playwright: Playwright, workdir: Path, extra_args: list[str] 
     return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
 
 
-def open_dashboard(browser: Browser, url: str) -> Page:
-    """A new tab on the dashboard, camera publishing off (the model renders its own scene)."""
+def open_dashboard(browser: Browser, url: str, probe_options: dict[str, Any] | None = None) -> Page:
+    """A new tab on the dashboard, camera publishing off (the model renders its own scene); ``probe_options``
+    become the page probe's ``window.__benchOptions`` (see ``page_probe.js``)."""
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    if probe_options:
+        page.add_init_script(f"window.__benchOptions = {json.dumps(probe_options)};")  # before the probe reads it
     page.add_init_script(PAGE_PROBE_JS)
     page.goto(url)
     expect(page.locator("#status-text")).to_have_text("Status: disconnected", timeout=READY_TIMEOUT_MS)

@@ -10,7 +10,13 @@ against ``Date.now()`` on the same machine clock. The dashboard is the productio
 The relay hop alone (what the backend's browser leg adds) comes from ``bench/relay_latency.py``, run
 here with the same ``--seconds``/``--rounds`` unless ``--relay reuse`` (its last JSON) or ``skip``.
 
+``--compare A,B,...`` measures several browser-side configurations (:data:`VARIANTS`) side by side in one
+run: one tab each (one Chromium per distinct set of flags), taken in turn at every resolution of every
+round (the order reversed every other round), so that a busy machine weighs on each alike. For the watched
+view's receiver the table also shows where Chromium spent the time per frame (WebRTC ``getStats``).
+
     python bench/glass_to_glass.py [--seconds 10] [--rounds 3] [--relay run|reuse|skip]
+                                   [--resolutions 360p,720p] [--compare default,no-playout-delay]
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,33 +41,83 @@ from dashboard import (
     take_probe,
 )
 from harness import RESULTS, ROOT, LocalRuntime, fmt, print_table, summary, verdict, write_results
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, sync_playwright
 from relay_latency import TARGET_PASSTHROUGH_ADDS_MS
 
-#: The relay's added median latency must stay under these (issue 7).
+from reactor_web._playout import PLAYOUT_DELAY_URI
+
 WARMUP_S = 2.0  # the first seconds after ready include the keyframe and the bitrate ramp
+#: Per-frame timings of the watched receiver (``page_probe.js`` ``watched``), in table order.
+BREAKDOWN = ["jitterBufferMs", "decodeMs", "processingMs"]
 
 
-def measure_glass_to_glass(url: str, runtime: LocalRuntime, seconds: float, rounds: int) -> dict[str, Any]:
-    samples: dict[str, dict[str, list[Any]]] = {res: {"ages": [], "display": [], "fps": []} for res in RESOLUTIONS}
+@dataclass(frozen=True)
+class Variant:
+    """A browser-side configuration: Chromium's flags and the page probe's options (``page_probe.js``)."""
+
+    about: str
+    browser_args: tuple[str, ...] = ()
+    probe: dict[str, Any] = field(default_factory=dict)
+
+
+VARIANTS = {
+    "default": Variant("the product as shipped"),
+    "no-playout-delay": Variant(
+        "the page does not offer the playout-delay RTP header extension, so the relay sends none (the browser "
+        "chooses its own playout delay)",
+        probe={"withoutHeaderExtensions": [PLAYOUT_DELAY_URI]},
+    ),
+    "force-playout-zero": Variant(
+        "Chromium forced to playout delay 0/0 whatever the sender says (a field trial)",
+        browser_args=("--force-fieldtrials=WebRTC-ForcePlayoutDelay/min_ms:0,max_ms:0/",),
+    ),
+    "jitter-target-0": Variant("the page sets RTCRtpReceiver.jitterBufferTarget = 0", probe={"jitterBufferTarget": 0}),
+}
+
+
+def measure_glass_to_glass(
+    url: str, runtime: LocalRuntime, seconds: float, rounds: int, variants: list[str], resolutions: list[str]
+) -> dict[tuple[str, str], dict[str, list[Any]]]:
+    """Samples by (resolution, variant): stamp ages at the frame callback, due on screen and at receipt, the
+    page's share, presented fps, and Chromium's per-frame timings (:data:`BREAKDOWN`)."""
+    samples: dict[tuple[str, str], dict[str, list[Any]]] = {
+        (res, name): {"ages": [], "display": [], "received": [], "in_page": [], "fps": [], **{k: [] for k in BREAKDOWN}}
+        for res in resolutions
+        for name in variants
+    }
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
-        browser = launch_browser(playwright, Path(tmp))
-        page = open_dashboard(browser, url)
-        for _ in range(rounds):
-            for res, (width, height) in RESOLUTIONS.items():  # alternate resolutions every round
-                runtime.start(width, height)
-                connect(page)
-                time.sleep(WARMUP_S)
-                take_probe(page)
-                time.sleep(seconds)
-                probe = take_probe(page)
-                disconnect(page)
-                samples[res]["ages"] += probe["ages"]
-                samples[res]["display"] += probe["displayAges"]
-                samples[res]["fps"].append(probe["frames"] / probe["seconds"])
-                print(f"  {res}: {len(probe['ages'])} stamped frames, {probe['unreadable']} unreadable, "
-                      f"{probe['frames'] / probe['seconds']:.1f} fps presented")  # fmt: skip
-        browser.close()
+        browsers: dict[tuple[str, ...], Browser] = {}
+        pages = {}
+        for name in variants:
+            variant = VARIANTS[name]
+            if variant.browser_args not in browsers:
+                browsers[variant.browser_args] = launch_browser(playwright, Path(tmp), list(variant.browser_args))
+            pages[name] = open_dashboard(browsers[variant.browser_args], url, variant.probe)
+        for round_index in range(rounds):
+            order = variants if round_index % 2 == 0 else variants[::-1]
+            for res in resolutions:  # alternate resolutions every round, and variants within each
+                runtime.start(*RESOLUTIONS[res])
+                for name in order:
+                    page = pages[name]
+                    connect(page)
+                    time.sleep(WARMUP_S)
+                    take_probe(page)
+                    time.sleep(seconds)
+                    probe = take_probe(page)
+                    disconnect(page)
+                    into = samples[res, name]
+                    into["ages"] += probe["ages"]
+                    into["display"] += probe["displayAges"]
+                    into["received"] += probe["receivedAges"]
+                    into["in_page"] += probe["inPage"]
+                    fps = probe["frames"] / probe["seconds"]
+                    into["fps"].append(fps)
+                    for key in BREAKDOWN:
+                        into[key].append((probe["watched"] or {}).get(key))
+                    print(f"  {res} {name}: {len(probe['ages'])} stamped frames, {probe['unreadable']} unreadable, "
+                          f"{fps:.1f} fps presented, median {fmt(summary(probe['ages'])['median'])} ms")  # fmt: skip
+        for browser in browsers.values():
+            browser.close()
     return samples
 
 
@@ -78,35 +135,52 @@ def relay_rows(mode: str, seconds: float, rounds: int) -> list[dict[str, Any]]:
 
 
 def main() -> None:
+    variants_help = "; ".join(f"{name}: {v.about}" for name, v in VARIANTS.items())
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per round and resolution")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--relay", choices=["run", "reuse", "skip"], default="run")
+    parser.add_argument("--resolutions", default=",".join(RESOLUTIONS), help=f"of {', '.join(RESOLUTIONS)}")
+    parser.add_argument("--compare", default="default", help=f"comma-separated variants ({variants_help})")
     parser.add_argument("--log", type=Path, default=Path("/tmp/bench-dashboard.log"))
     args = parser.parse_args()
+    variants, resolutions = args.compare.split(","), args.resolutions.split(",")
+    for name, known in [*((v, VARIANTS) for v in variants), *((r, RESOLUTIONS) for r in resolutions)]:
+        if name not in known:
+            parser.error(f"unknown {name!r}: choose from {', '.join(known)}")
 
     runtime = LocalRuntime(args.log.with_name("bench-runtime.log"))
-    runtime.start(*RESOLUTIONS["360p"])
+    runtime.start(*RESOLUTIONS[resolutions[0]])
     try:
         with served_dashboard(runtime.url, args.log) as url:
-            samples = measure_glass_to_glass(url, runtime, args.seconds, args.rounds)
+            samples = measure_glass_to_glass(url, runtime, args.seconds, args.rounds, variants, resolutions)
     finally:
         runtime.stop()
 
     rows = []
     table = []
-    for res, (width, height) in RESOLUTIONS.items():
-        ages, display, fps = (
-            summary(samples[res]["ages"]),
-            summary(samples[res]["display"]),
-            summary(samples[res]["fps"]),
-        )
-        rows.append({"resolution": f"{width}x{height}", "age_at_callback_ms": ages, "age_at_display_ms": display,
-                     "presented_fps": fps})  # fmt: skip
-        table.append([f"{width}x{height}", ages["n"], fmt(ages["median"]), fmt(ages["p95"]), fmt(display["median"]),
-                      fmt(display["p95"]), fmt(fps["median"])])  # fmt: skip
+    for res in resolutions:
+        width, height = RESOLUTIONS[res]
+        baseline = summary(samples[res, variants[0]]["ages"])["median"]
+        for name in variants:
+            got = samples[res, name]
+            ages, display, fps = summary(got["ages"]), summary(got["display"]), summary(got["fps"])
+            received, in_page = summary(got["received"]), summary(got["in_page"])
+            breakdown = {key: summary(got[key])["median"] for key in BREAKDOWN}
+            rows.append({"resolution": f"{width}x{height}", "variant": name, "age_at_callback_ms": ages,
+                         "age_at_display_ms": display, "age_at_receive_ms": received, "in_page_ms": in_page,
+                         "presented_fps": fps, "per_frame_ms": breakdown})  # fmt: skip
+            # Not the due-on-screen ages: with playout delay 0 Chromium gives frames no render time, and
+            # expectedDisplayTime then means nothing (they stay in the JSON).
+            table.append([f"{width}x{height}", name, ages["n"], fmt(ages["median"]), fmt(ages["median"] - baseline),
+                          fmt(ages["p95"]), fmt(received["median"]), fmt(in_page["median"]), fmt(in_page["p95"]),
+                          fmt(fps["median"]), *(fmt(breakdown[key]) for key in BREAKDOWN)])  # fmt: skip
     print("\nglass to glass (model stamp → frame presented in the page)")
-    print_table(["resolution", "frames", "median ms", "p95 ms", "due on screen med", "p95", "fps"], table)
+    print_table(["resolution", "variant", "frames", "median ms", f"vs {variants[0]}", "p95 ms", "to page med",
+                 "in page med", "p95", "fps", "jitter buf", "decode", "1st packet→decoded"], table)  # fmt: skip
+    print("(to page: stamp → the frame's last packet received by the page's WebRTC (rVFC receiveTime); in page: from"
+          " there to the frame callback; jitter buf, decode, 1st packet→decoded: Chromium's getStats for the watched"
+          " view, ms per frame, median of the rounds)")  # fmt: skip
 
     relay = relay_rows(args.relay, args.seconds, args.rounds)
     if relay:

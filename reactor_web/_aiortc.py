@@ -8,16 +8,21 @@ relay and the runtime create comes from :func:`create_peer_connection`, whose :c
   frame one frame interval (see ``jitter.py``), and each audio receiver the same class with aiortc's audio
   behaviour, so that its frames can be tapped too;
 * ``host_addresses`` (default: every interface, as aioice does): the local addresses *this* peer offers
-  as ICE host candidates (``REACTOR_ICE_HOST_ADDRESSES``, see ``ice.py``).
+  as ICE host candidates (``REACTOR_ICE_HOST_ADDRESSES``, see ``ice.py``);
+* ``playout_delay`` (default 0/0: show each frame as soon as it is decoded): what *this* peer's video senders
+  ask the receiving browser for with the playout-delay RTP header extension, negotiated only when the remote
+  offer lists it (a browser page's does; aiortc's never), None for nothing (``REACTOR_PLAYOUT_DELAY_MS``, see
+  ``_playout.py``).
 
 With the low-latency buffer, :func:`tap_encoded_frames` takes a receiver's encoded frames for passthrough
 (``_encoded.py``), :func:`negotiated_codec` tells which codec a transceiver carries, and
 :func:`on_keyframe_request` passes a sender's keyframe requests on to whoever encodes what it forwards.
 
-Both are applied when the peer sets its local description: by then every transceiver and ICE transport
-exists, no candidate has been gathered and no media has arrived. The same step makes the peer's SCTP
-transport deliver a text frame that is not UTF-8 as a binary frame (aiortc would raise inside its receive
-loop and stop the peer); the channel handlers answer binary frames with an error.
+They are applied when the peer sets its local description: by then every transceiver and ICE transport
+exists, no candidate has been gathered, no media has arrived and no sender has started (the playout delay
+joins the answer's header extensions earlier, when the remote offer is applied). The same step makes the
+peer's SCTP transport deliver a text frame that is not UTF-8 as a binary frame (aiortc would raise inside its
+receive loop and stop the peer); the channel handlers answer binary frames with an error.
 
 :func:`guarded` wraps the callbacks we register on aiortc objects so that no exception reaches aiortc.
 
@@ -42,6 +47,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtcsctptransport import WEBRTC_BINARY, WEBRTC_STRING
 
+from reactor_web import _playout
 from reactor_web._encoded import EncodedHub, EncodedTap
 from reactor_web.ice import host_addresses_from_env
 from reactor_web.jitter import MarkerBitJitterBuffer
@@ -63,16 +69,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True, slots=True)
 class PeerOptions:
-    """Per-peer settings; see the module docstring. ``host_addresses=None`` keeps aioice's choice."""
+    """Per-peer settings; see the module docstring. ``host_addresses=None`` keeps aioice's choice;
+    ``playout_delay`` is (min_ms, max_ms), multiples of 10 up to 40950 (``ValueError`` naming it otherwise),
+    or None to ask for nothing."""
 
     low_latency_jitter_buffer: bool = True
     host_addresses: tuple[str, ...] | None = None
+    playout_delay: tuple[int, int] | None = _playout.ZERO_PLAYOUT_DELAY
+
+    def __post_init__(self) -> None:
+        if self.playout_delay is not None:
+            _playout.validate_playout_delay(self.playout_delay, "playout_delay")
 
 
 def default_peer_options() -> PeerOptions:
-    """What our client, relay and runtime use when not told otherwise: the low-latency buffer on, and the
-    host addresses of ``REACTOR_ICE_HOST_ADDRESSES`` when set (validated: ``ValueError`` naming it)."""
-    return PeerOptions(low_latency_jitter_buffer=True, host_addresses=host_addresses_from_env())
+    """What our client, relay and runtime use when not told otherwise: the low-latency buffer on, the host
+    addresses of ``REACTOR_ICE_HOST_ADDRESSES`` when set, and the playout delay of ``REACTOR_PLAYOUT_DELAY_MS``
+    (0/0 when unset); both validated (``ValueError`` naming the variable)."""
+    return PeerOptions(
+        low_latency_jitter_buffer=True,
+        host_addresses=host_addresses_from_env(),
+        playout_delay=_playout.playout_delay_from_env(),
+    )
 
 
 class _ConfiguredPeerConnection(RTCPeerConnection):
@@ -81,6 +99,11 @@ class _ConfiguredPeerConnection(RTCPeerConnection):
     def __init__(self, configuration: RTCConfiguration | None, options: PeerOptions) -> None:
         super().__init__(configuration=configuration)
         self.reactor_options = options
+
+    async def setRemoteDescription(self, sessionDescription: RTCSessionDescription) -> None:
+        await super().setRemoteDescription(sessionDescription)
+        if sessionDescription.type == "offer" and self.reactor_options.playout_delay is not None:
+            _playout.accept_offered(self, sessionDescription.sdp)
 
     async def setLocalDescription(self, sessionDescription: RTCSessionDescription | None = None) -> None:
         configure_peer(self, self.reactor_options)
@@ -107,13 +130,15 @@ def rtc_ice_servers(servers: Iterable[IceServer]) -> list[RTCIceServer]:
 
 
 def configure_peer(pc: RTCPeerConnection, options: PeerOptions) -> None:
-    """Apply ``options`` to what ``pc`` holds now: its video receivers and its ICE connections. Idempotent;
-    call it after the transceivers exist and before ``setLocalDescription`` (done for you by
-    :func:`create_peer_connection`)."""
+    """Apply ``options`` to what ``pc`` holds now: its video receivers and senders and its ICE connections.
+    Idempotent; call it after the transceivers exist and before ``setLocalDescription`` (done for you by
+    :func:`create_peer_connection`, which also negotiates the playout delay)."""
     ice_transports = set()
     for transceiver in pc.getTransceivers():
         if options.low_latency_jitter_buffer:
             install_jitter_buffer(transceiver.receiver, transceiver.kind)
+        if options.playout_delay is not None and transceiver.kind == "video":
+            _playout.install(transceiver, options.playout_delay)
         ice_transports.add(transceiver.receiver.transport.transport)
     sctp = pc.sctp
     if sctp is not None:

@@ -100,7 +100,9 @@ def tab_settings() -> TabSettings:
         "heartbeat_timeout_s": settings.heartbeat_timeout_s,
         "peer_timeout_s": settings.peer_timeout_s,
         "auto_retry": settings.auto_retry,
-        "peer_options": PeerOptions(host_addresses=settings.ice_host_addresses),
+        "peer_options": PeerOptions(
+            host_addresses=settings.ice_host_addresses, playout_delay=settings.playout_delay_ms
+        ),
     }
     if settings.production:
         api_key, api_url, model = settings.api_key, settings.api_url, settings.model_name

@@ -15,6 +15,8 @@ from typing import Any
 from aiortc import RTCIceServer
 
 from reactor_web._aiortc import rtc_ice_servers
+from reactor_web._playout import ENV_VAR as PLAYOUT_DELAY_VAR
+from reactor_web._playout import ZERO_PLAYOUT_DELAY, playout_delay_from_env
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S
 from reactor_web.ice import ENV_VAR as ICE_HOST_ADDRESSES_VAR
 from reactor_web.ice import host_addresses_from_env
@@ -110,6 +112,9 @@ class DashboardSettings:
     gpu_ice_servers: list[IceServer] = field(default_factory=list)
     #: ``REACTOR_ICE_HOST_ADDRESSES``: the host candidates of the backend's peers (None: every interface).
     ice_host_addresses: tuple[str, ...] | None = None
+    #: ``REACTOR_PLAYOUT_DELAY_MS``: the playout delay (min, max ms) the relay asks the page's browser for; None:
+    #: the browser's own.
+    playout_delay_ms: tuple[int, int] | None = ZERO_PLAYOUT_DELAY
     heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S
     peer_timeout_s: float = DEFAULT_PEER_TIMEOUT_S
 
@@ -144,6 +149,7 @@ class DashboardSettings:
             ice_transport_policy=_ice_transport_policy(env, ice_servers),
             gpu_ice_servers=parse_ice_servers(env.get("REACTOR_GPU_ICE_SERVERS", ""), "REACTOR_GPU_ICE_SERVERS"),
             ice_host_addresses=host_addresses_from_env({ICE_HOST_ADDRESSES_VAR: env.get(ICE_HOST_ADDRESSES_VAR, "")}),
+            playout_delay_ms=playout_delay_from_env({PLAYOUT_DELAY_VAR: env.get(PLAYOUT_DELAY_VAR, "")}),
             heartbeat_timeout_s=_seconds(env, "REACTOR_HEARTBEAT_TIMEOUT_S", DEFAULT_HEARTBEAT_TIMEOUT_S),
             peer_timeout_s=_seconds(env, "REACTOR_PEER_TIMEOUT_S", DEFAULT_PEER_TIMEOUT_S),
         )

@@ -72,6 +72,9 @@ GOOD_AND_BAD: list[tuple[str, str, str]] = [
     ("REACTOR_AUTO_CONNECT", "yes", "maybe"),
     ("REACTOR_AUTO_RETRY", "off", "ture"),
     ("REACTOR_MODEL", "my-model", "   "),
+    ("REACTOR_PLAYOUT_DELAY_MS", "0,200", "0,15"),  # not a multiple of 10 ms
+    ("REACTOR_PLAYOUT_DELAY_MS", "browser", "200,0"),  # minimum above maximum
+    ("REACTOR_PLAYOUT_DELAY_MS", "0, 0", "soon"),
 ]
 
 
@@ -90,6 +93,12 @@ def test_flags_read_yes_and_no_words() -> None:
     assert DashboardSettings.from_env({"REACTOR_AUTO_CONNECT": "TRUE", "REACTOR_AUTO_RETRY": "0"}).auto_connect
     assert not DashboardSettings.from_env({"REACTOR_AUTO_RETRY": "no"}).auto_retry
     assert DashboardSettings.from_env({"REACTOR_ICE_HOST_ADDRESSES": "127.0.0.1"}).ice_host_addresses == ("127.0.0.1",)
+
+
+def test_the_playout_delay_the_relay_asks_the_browser_for_is_0_0_unless_set() -> None:
+    assert DashboardSettings.from_env({}).playout_delay_ms == (0, 0)
+    assert DashboardSettings.from_env({"REACTOR_PLAYOUT_DELAY_MS": "0,200"}).playout_delay_ms == (0, 200)
+    assert DashboardSettings.from_env({"REACTOR_PLAYOUT_DELAY_MS": "browser"}).playout_delay_ms is None
 
 
 def test_relay_only_policy_needs_a_turn_server() -> None:
