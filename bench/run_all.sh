@@ -17,7 +17,7 @@ if [ "${1:-}" = "--quick" ]; then
   runs=(
     "relay_latency.py --seconds 2 --rounds 1"
     "connect_ready.py --rounds 3"
-    "glass_to_glass.py --seconds 3 --rounds 1 --relay reuse"
+    "glass_to_glass.py --seconds 3 --rounds 1 --relay reuse --compare default,no-playout-delay"
     "throughput.py --seconds 3 --rounds 1 --max-tabs 3"
     "command_rtt.py --clicks 10"
     "click_to_video.py --rounds 1 --clicks 3"
@@ -28,7 +28,7 @@ else
   runs=(
     "relay_latency.py --seconds 10 --rounds 3"
     "connect_ready.py --rounds 20"
-    "glass_to_glass.py --seconds 10 --rounds 3 --relay reuse"
+    "glass_to_glass.py --seconds 10 --rounds 3 --relay reuse --compare default,no-playout-delay"
     "throughput.py --seconds 10 --rounds 3"
     "command_rtt.py --clicks 50 --rounds 2"
     "click_to_video.py --rounds 2 --clicks 10"
