@@ -101,13 +101,14 @@ async def run_direct(width: int, height: int, seconds: float, options: PeerOptio
 
 async def run_relayed(width: int, height: int, seconds: float, options: PeerOptions, mode: str) -> list[int]:
     model, backend, page = (create_peer_connection(None, options) for _ in range(3))
-    relay = BrowserPeer(peer_options=options)
+    relay = BrowserPeer(peer_options=options, heartbeat_timeout_s=3600)  # this page does not beat
     model.addTrack(StampedSource(width, height))
     gpu_track: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
     backend.on("track", lambda t: gpu_track.done() or gpu_track.set_result(t))
-    page.createDataChannel("relay")
+    # Transceivers before the data channel, as every bundled aiortc offerer must (see _aiortc.py).
     page_model = page.addTransceiver("video", direction="recvonly")
     page.addTransceiver("video", direction="sendonly")
+    page.createDataChannel("relay")
     page_track: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
     page.on("track", lambda t: page_track.done() or page_track.set_result(t))
     try:

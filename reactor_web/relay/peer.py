@@ -257,17 +257,20 @@ class BrowserPeer:
 
     def output(self, name: str, kind: TrackKind) -> RelayHubs:
         """The hubs of model output ``name`` of ``kind`` (created on first use, kept for the peer's life)."""
-        hubs = self._outputs.get((name, kind))
-        if hubs is None:
-            hubs = self._outputs[name, kind] = RelayHubs(name, kind, restamp=False, encoded=True)
-        return hubs
+        return self._hubs(self._outputs, name, kind, restamp=False, encoded=True)
 
     def input(self, name: str, kind: TrackKind) -> RelayHubs:
         """The hubs of page input ``name`` of ``kind`` (created on first use, kept for the peer's life)."""
-        hubs = self._inputs.get((name, kind))
+        # The microphone is relayed decoded (its encoded frames are not tapped).
+        return self._hubs(self._inputs, name, kind, restamp=True, encoded=kind == "video")
+
+    @staticmethod
+    def _hubs(
+        table: dict[tuple[str, TrackKind], RelayHubs], name: str, kind: TrackKind, *, restamp: bool, encoded: bool
+    ) -> RelayHubs:
+        hubs = table.get((name, kind))
         if hubs is None:
-            # The microphone is relayed decoded (its encoded frames are not tapped).
-            hubs = self._inputs[name, kind] = RelayHubs(name, kind, restamp=True, encoded=kind == "video")
+            hubs = table[name, kind] = RelayHubs(name, kind, restamp=restamp, encoded=encoded)
         return hubs
 
     def set_source(
