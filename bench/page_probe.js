@@ -8,7 +8,8 @@
 //   age_received_ms: timeOrigin + metadata.receiveTime - stamp   (its last packet reached the page's WebRTC)
 //   in_page_ms:      Date.now() in the callback - (timeOrigin + metadata.receiveTime)   (the page's own share)
 // It also keeps every RTCPeerConnection the page creates (the dashboard's relay peer), so that take()
-// can report WebRTC's own counters (inbound video framesReceived / framesDecoded / framesDropped):
+// can report WebRTC's own counters of the watched view's video (inbound framesReceived / framesDecoded /
+// framesDropped; the model's other video outputs not counted):
 // frames lost before the decoder and frames decoded but never presented are told apart. For the watched
 // <video>'s own receiver it also reports where Chromium spent the time, per decoded frame (`watched`).
 // window.__bench.take() resolves to what was collected since the last call, and clears it.
@@ -95,15 +96,24 @@
   }
 
   // Sums of the inbound video counters over the page's open peers (closed ones have no stats).
+  // The watched view's video track: its receiver's counters are the model's main video alone (the page also
+  // receives the model's other video outputs).
+  function watchedTrackId() {
+    const stream = document.querySelector("#reactor-view video")?.srcObject;
+    const track = stream ? stream.getVideoTracks()[0] : null;
+    return track ? track.id : null;
+  }
+
   async function videoCounters() {
     const totals = { framesReceived: 0, framesDecoded: 0, framesDropped: 0 };
+    const watched = watchedTrackId();
     for (const pc of [...peers]) {
       if (pc.connectionState === "closed") {
         peers.splice(peers.indexOf(pc), 1); // forget it: a long soak opens hundreds
         continue;
       }
       (await pc.getStats()).forEach((r) => {
-        if (r.type === "inbound-rtp" && r.kind === "video") {
+        if (r.type === "inbound-rtp" && r.kind === "video" && (watched === null || r.trackIdentifier === watched)) {
           for (const k of Object.keys(totals)) totals[k] += r[k] || 0;
         }
       });
