@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from reactor_web.tasks import OwnedTasks
@@ -38,6 +39,8 @@ PREFIX = "reactor_web:"
 CALL_TIMEOUT_S = 20.0
 #: A tab nobody touched for a day is forgotten by Redis even if its owner died without releasing it.
 TAB_KEY_TTL_S = 24 * 3600
+#: How long a stopping worker waits for Redis to confirm it no longer listens (then it just closes).
+UNSUBSCRIBE_TIMEOUT_S = 2.0
 
 #: ``serve(token, op, args)`` runs an operation on a tab this worker owns and returns a JSON-able answer.
 Serve = Callable[[str, str, dict[str, Any]], Awaitable[Any]]
@@ -94,6 +97,9 @@ class Cluster:
         self._tasks = OwnedTasks(logger, "cluster")
         self._serve: Serve | None = None
         self._subscribed = asyncio.Event()
+        self._pubsub: PubSub | None = None
+        #: Set once the listener has stopped, after Redis confirmed the unsubscribe when it could.
+        self._unsubscribed = asyncio.Event()
 
     @property
     def redis(self) -> Redis:
@@ -114,6 +120,14 @@ class Cluster:
 
     async def stop(self) -> None:
         """Stop answering; this worker counts as dead at once."""
+        pubsub = self._pubsub
+        if pubsub is not None:
+            # Unsubscribe and wait for Redis's confirmation (the listener ends on it): from then on every other
+            # connection's PUBSUB NUMSUB says 0. Closing the connection alone is noticed by Redis a moment later.
+            with contextlib.suppress(RedisError, TimeoutError):
+                await pubsub.unsubscribe()
+                async with asyncio.timeout(UNSUBSCRIBE_TIMEOUT_S):
+                    await self._unsubscribed.wait()
         await self._tasks.cancel_all()
         for future in self._pending.values():
             future.cancel()
@@ -168,14 +182,15 @@ class Cluster:
             self._pending.pop(request_id, None)
 
     async def _listen(self) -> None:
-        pubsub = self._redis.pubsub()
+        pubsub = self._pubsub = self._redis.pubsub()
         await pubsub.subscribe(self._channel(self.worker_id))
         self._subscribed.set()
         try:
-            async for message in pubsub.listen():
+            async for message in pubsub.listen():  # ends once the unsubscribe of stop() is confirmed
                 if message.get("type") == "message":
                     self._dispatch(message.get("data"))
         finally:
+            self._unsubscribed.set()
             with contextlib.suppress(RedisError):
                 await pubsub.aclose()
 
