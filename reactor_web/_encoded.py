@@ -44,7 +44,7 @@ import av
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from reactor_web._media import AUDIO_GAP_S, AUDIO_MAX_FRAMES, VIDEO_CLOCK_RATE, VIDEO_TIME_BASE, media_clock
+from reactor_web._media import AUDIO_GAP_S, AUDIO_MAX_FRAMES, VIDEO_TIME_BASE, audio_pts, media_clock
 
 logger = logging.getLogger(__name__)
 
@@ -197,9 +197,10 @@ class EncodedHub:
 
 class PacketView(MediaStreamTrack):
     """A sender's view of an :class:`EncodedHub`: ``recv()`` returns the oldest frame its sender has not read
-    as an ``av.Packet`` (``pts`` on the 90 kHz media clock), at most :data:`MAX_ENCODED_BACKLOG` behind and never
-    a frame whose references it skipped. ``stop()`` ends this view only. Raises ``MediaStreamError`` from
-    ``recv()`` once the view or its hub has ended."""
+    as an ``av.Packet`` (``pts`` and ``time_base`` the frame's), for video at most :data:`MAX_ENCODED_BACKLOG`
+    behind and never a frame whose references it skipped, for audio at most
+    :data:`~reactor_web._media.AUDIO_MAX_FRAMES` behind. ``stop()`` ends this view only. Raises
+    ``MediaStreamError`` from ``recv()`` once the view or its hub has ended."""
 
     def __init__(self, hub: EncodedHub) -> None:
         super().__init__()
@@ -298,7 +299,7 @@ class EncodedTap:
         codec = self._codecs().get(payload_type, "")
         keyframe = is_keyframe(codec, frame.data)
         if codec == OPUS:
-            self.hub.push(EncodedFrame(frame.data, codec, True, self._audio_pts(frame.timestamp), OPUS_TIME_BASE))
+            self.hub.push(EncodedFrame(frame.data, codec, keyframe, self._audio_pts(frame.timestamp), OPUS_TIME_BASE))
         elif codec in PASSTHROUGH_CODECS:
             self.hub.push(EncodedFrame(frame.data, codec, keyframe, media_clock()))
         if not self._decode_wanted() and codec in PASSTHROUGH_CODECS:
@@ -314,15 +315,17 @@ class EncodedTap:
         return frame
 
     def _audio_pts(self, rtp_timestamp: int) -> int:
-        """Contiguous while the stream is (the RTP timestamps' step), on to the media clock after a gap longer
-        than :data:`~reactor_web._media.AUDIO_GAP_S` (a reconnect), never backwards."""
-        now = media_clock() * OPUS_CLOCK_RATE // VIDEO_CLOCK_RATE
+        """As a decoded hub stamps audio (:func:`~reactor_web._media.audio_pts`), the RTP timestamps' step
+        standing for the previous frame's samples; a step that is no step of one stream (a reconnect's new
+        timestamps) continues nothing, and the pts never goes backwards."""
         last = self._audio_last
-        if last is None:
-            pts = now
-        else:
+        contiguous = None
+        if last is not None:
             step = (rtp_timestamp - last[0]) % 2**32
-            pts = last[1] + step if 0 < step <= AUDIO_GAP_S * OPUS_CLOCK_RATE else max(now, last[1] + 1)
+            contiguous = last[1] + step if 0 < step <= AUDIO_GAP_S * OPUS_CLOCK_RATE else None
+        pts = audio_pts(OPUS_CLOCK_RATE, contiguous)
+        if last is not None:
+            pts = max(pts, last[1] + 1)
         self._audio_last = (rtp_timestamp, pts)
         return pts
 

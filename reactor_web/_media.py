@@ -62,6 +62,14 @@ def media_clock() -> int:
     return int((time.monotonic() - _CLOCK_ORIGIN) * VIDEO_CLOCK_RATE)
 
 
+def audio_pts(rate: int, contiguous: int | None) -> int:
+    """The pts of an audio frame at ``rate`` samples/s: ``contiguous`` (the one that continues its stream, None
+    for none) while the stream keeps up (arrival jitter is not a gap), else now on the media clock at that rate
+    (after a pause longer than :data:`AUDIO_GAP_S`, a reconnect)."""
+    now = round((time.monotonic() - _CLOCK_ORIGIN) * rate)
+    return contiguous if contiguous is not None and now - contiguous < AUDIO_GAP_S * rate else now
+
+
 async def drain(track: MediaStreamTrack, sink: Callable[[Frame], None]) -> None:
     """Read ``track`` until it ends, handing each frame to ``sink`` as soon as it is decoded.
 
@@ -165,10 +173,8 @@ class FrameHub:
 
     def _restamp_audio(self, frame: AudioFrame) -> None:
         rate = frame.sample_rate
-        now = round((time.monotonic() - _CLOCK_ORIGIN) * rate)
         last = self._next_audio_pts
-        # Contiguous while the source keeps up (arrival jitter is not a gap); on to the clock after a real gap.
-        pts = last[1] if last is not None and last[0] == rate and now - last[1] < AUDIO_GAP_S * rate else now
+        pts = audio_pts(rate, last[1] if last is not None and last[0] == rate else None)
         frame.pts = pts
         frame.time_base = Fraction(1, rate)
         self._next_audio_pts = (rate, pts + frame.samples)

@@ -212,9 +212,9 @@ class TabSession:
             self.inbox.set("refusals", dict(self._refusals))
 
     def _on_stats(self, stats: ConnectionStats) -> None:
-        if self._timeline is not None and stats.connection_timings is not None:
-            self._timeline.client_timings(stats.connection_timings)
-            self._report_timeline()
+        timings = stats.connection_timings
+        if self._timeline is not None and timings is not None and self._timeline.client_timings(timings):
+            self._report_timeline()  # once with the connect's timings, once more with its first frame
         sample = stats.to_dict()
         self.inbox.set("stats", sample)
         # The history is kept here, at the source: the inbox keeps only a field's latest value, so samples

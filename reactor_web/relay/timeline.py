@@ -108,11 +108,14 @@ class ConnectTimeline:
         """The client's ``connect()`` starts now (its timings count from here)."""
         self._client_started_at = at
 
-    def client_timings(self, timings: ConnectionTimings) -> None:
+    def client_timings(self, timings: ConnectionTimings) -> bool:
         """The client's timings (its stats carry them, ``first_frame_ms`` once the first frame came); those of a
-        later connection of the session (a reconnect: another ``total_ms``) are not this connect's."""
-        if self._timings is None or timings.total_ms == self._timings.total_ms:
-            self._timings = timings
+        later connection of the session (a reconnect: another ``total_ms``) are not this connect's. Returns
+        whether the breakdown changed."""
+        if timings == self._timings or (self._timings is not None and timings.total_ms != self._timings.total_ms):
+            return False
+        self._timings = timings
+        return True
 
     def relayed(self, at: float) -> bool:
         """The relay handed the session's first main-video frame to the page's sender; False if not the first."""

@@ -63,7 +63,7 @@ def test_stages_are_unknown_until_both_their_ends_are() -> None:
     timeline = ConnectTimeline(requested_at=None, handled_at=6010.0)  # a plain connect(): no click time
     assert set(timeline.breakdown().values()) == {None}
     timeline.client_started(6012.0)
-    timeline.client_timings(ConnectionTimings(40.0, 20.0, 90.0))  # no frame yet
+    assert timeline.client_timings(ConnectionTimings(40.0, 20.0, 90.0))  # no frame yet
     b = timeline.breakdown()
     assert (b["handler_ms"], b["session_creation_ms"], b["ice_dtls_ms"]) == (2, 40, 30)
     assert b["first_keyframe_ms"] is None and b["relay_ms"] is None
@@ -75,7 +75,8 @@ def test_stages_are_unknown_until_both_their_ends_are() -> None:
 
 def test_a_later_connection_of_the_session_does_not_rewrite_the_connect() -> None:
     timeline = a_connect()
-    timeline.client_timings(ConnectionTimings(0.0, 25.0, 61.0, 70.0))  # a reconnect's own timings
+    assert not timeline.client_timings(ConnectionTimings(40.0, 20.0, 90.0, 120.0))  # the next sample: no change
+    assert not timeline.client_timings(ConnectionTimings(0.0, 25.0, 61.0, 70.0))  # a reconnect's own timings
     assert timeline.breakdown()["session_creation_ms"] == 40
     assert not timeline.relayed(9999.0)  # only the connect's first frame is its relay moment
     assert timeline.breakdown()["relay_ms"] == 1
