@@ -294,11 +294,29 @@ def message_list() -> rx.Component:
     )
 
 
+def sample_image_link() -> rx.Component:
+    """A picture to try the Image panel with (``assets/sample-image.png``), for a user who has none at hand."""
+    return rx.text(
+        "No picture at hand? ",
+        rx.link(
+            "Download a sample image",
+            href="/sample-image.png",
+            is_external=True,  # a plain link: the browser downloads it rather than the router navigating
+            custom_attrs={"download": "sample-image.png"},
+            id="sample-image-link",
+        ),
+        " and drop it above.",
+        size="1",
+        color_scheme="gray",
+    )
+
+
 def index() -> rx.Component:
     return reactor_provider(
         rx.container(
             rx.vstack(
                 rx.hstack(
+                    rx.image(src="/logo.svg", alt="", width="36px", height="36px", id="dashboard-logo"),
                     rx.heading("Reactor Demo", size="7"),
                     rx.spacer(),
                     video_state(),
@@ -337,7 +355,7 @@ def index() -> rx.Component:
                 ),
                 rx.grid(
                     reactor_controller(),
-                    rx.vstack(image_upload(), stats_panel(), width="100%", spacing="5"),
+                    rx.vstack(image_upload(), sample_image_link(), stats_panel(), width="100%", spacing="5"),
                     columns=rx.breakpoints(initial="1", md="2"),
                     spacing="6",
                     width="100%",
@@ -376,7 +394,8 @@ def component_props() -> rx.Component:
     )
 
 
-app = rx.App(theme=rx.theme(appearance="light", accent_color="indigo", radius="medium"))
+# The theme is rxconfig.py's (RadixThemesPlugin); the favicon is assets/favicon.ico.
+app = rx.App(head_components=[rx.el.link(rel="icon", href="/favicon.ico", type="image/x-icon")])
 app.add_page(index, title="Reactor Demo")
 app.add_page(component_props, route="/components", title="Reactor components")
 reactor_web.ui.setup(app)
