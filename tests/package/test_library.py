@@ -1,7 +1,9 @@
-"""reactor-web as a library: the README's "Use it in your own Reflex app", run verbatim against a fresh wheel.
+"""reactor-web as a library: "Use it in your own Reflex app" (docs/own-app.md), run verbatim against a fresh wheel.
 
 The wheel is built from this checkout and installed into a new virtualenv in a temporary folder outside the
-repository (nothing of the repository on the path), with the README's two files as the app. The app is served
+repository (nothing of the repository on the path), with the page's two files as the app and its commands to set
+it up and start it. The README shows the same files and commands (checked here too), so what it shows runs as
+well. The app is served
 in production mode and driven in Chromium: live video, the camera's colour through the model, and Send Command
 answered by a ``pong`` that the page's ``ReactorState`` subclass saw in ``on_message``.
 """
@@ -29,25 +31,40 @@ STARTUP_TIMEOUT_S = 600
 READY_TIMEOUT_MS = 30_000
 
 
+#: Where a user reads how to use the package in their own app; its files and commands are what this test runs.
+OWN_APP_PAGE = ROOT / "docs" / "own-app.md"
+
+
+def own_app_text() -> str:
+    return OWN_APP_PAGE.read_text()
+
+
 def readme_section() -> str:
     text = (ROOT / "README.md").read_text()
     return text.split("\n## Use it in your own Reflex app\n", 1)[1].split("\n## ", 1)[0]
 
 
-def readme_files(section: str) -> dict[str, str]:
-    """The section's files: a line holding only `` `path` ``, then a fenced block with the content."""
-    return {m[1]: m[2] for m in re.finditer(r"^`([\w./]+)`\n\n```python\n(.*?)^```$", section, re.S | re.M)}
+def example_files(text: str) -> dict[str, str]:
+    """The text's files: a line holding only `` `path` ``, then a fenced block with the content."""
+    return {m[1]: m[2] for m in re.finditer(r"^`([\w./]+)`\n\n```python\n(.*?)^```$", text, re.S | re.M)}
 
 
-def readme_commands(section: str) -> str:
-    (commands,) = re.findall(r"^```bash\n(.*?)^```$", section, re.S | re.M)
+def example_commands(text: str) -> str:
+    (commands,) = re.findall(r"^```bash\n(.*?)^```$", text, re.S | re.M)
     return commands
 
 
-def test_the_readme_example_is_complete() -> None:
+def test_the_own_app_example_is_complete() -> None:
+    text = own_app_text()
+    assert sorted(example_files(text)) == ["myapp/myapp.py", "rxconfig.py"]
+    assert "reflex run" in example_commands(text)
+
+
+def test_the_readme_shows_the_same_example() -> None:
+    # The README's short version is the page's, file for file and command for command: this test runs both.
     section = readme_section()
-    assert sorted(readme_files(section)) == ["myapp/myapp.py", "rxconfig.py"]
-    assert "reflex run" in readme_commands(section)
+    assert example_files(section) == example_files(own_app_text())
+    assert example_commands(section) == example_commands(own_app_text())
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -59,7 +76,7 @@ def clean_env(**extra: str) -> dict[str, str]:
         if k not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"} and not k.startswith("REACTOR_")
     }
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(str(ROOT)))
-    # Reflex cannot download bun here: the repository's copy (scripts/env.sh), as the README says.
+    # Reflex cannot download bun here: the repository's copy (scripts/env.sh), as the own-app page says.
     env.setdefault("REFLEX_BUN_PATH", str(ROOT / ".tools/node_modules/.bin/bun"))
     env.setdefault("BUN_INSTALL_CACHE_DIR", str(ROOT / ".tools/bun-cache"))
     # Media on loopback; every other setting is the default, as in a user's app.
@@ -86,11 +103,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def user_app(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The README's app in a new folder, set up and started with the README's commands; yields its URL."""
+    """The own-app page's app in a new folder, set up and started with the page's commands; yields its URL."""
     folder = tmp_path_factory.mktemp("myapp-project")
     assert ROOT not in folder.parents
-    section = readme_section()
-    for name, content in readme_files(section).items():
+    text = own_app_text()
+    for name, content in example_files(text).items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(content)
     port = free_port()
@@ -103,7 +120,7 @@ def user_app(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     log = folder / "commands.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            ["bash", "-euxc", readme_commands(section)],
+            ["bash", "-euxc", example_commands(text)],
             cwd=folder,
             env=env,
             stdout=out,
