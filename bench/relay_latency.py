@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness import write_results
 
 from reactor_web._aiortc import PeerOptions, create_peer_connection, negotiated_codec, tap_encoded_frames
-from reactor_web._encoded import EncodedHub
+from reactor_web._media import ENCODED, MediaHub
 from reactor_web.ice import host_addresses_from_env
 from reactor_web.protocol.stamp import age_ms, draw_stamp, read_stamp
 from reactor_web.relay.peer import BrowserPeer, RelayOffer, RelayTrack
@@ -116,7 +116,7 @@ async def run_relayed(width: int, height: int, seconds: float, options: PeerOpti
         pixels = await asyncio.wait_for(gpu_track, 10)
         if mode == "passthrough":  # as the client does it: the encoded frames, never decoded here
             backend_video = next(t for t in backend.getTransceivers() if t.receiver.track is pixels)
-            encoded = EncodedHub("gpu", negotiated_codec(backend_video))
+            encoded = MediaHub("video", ENCODED, name="gpu", codec=negotiated_codec(backend_video))
             tap_encoded_frames(backend_video, encoded, lambda: False)
             relay.set_source("main_video", "video", None, encoded)
         else:

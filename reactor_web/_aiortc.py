@@ -48,7 +48,8 @@ from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtcsctptransport import WEBRTC_BINARY, WEBRTC_STRING
 
 from reactor_web import _playout
-from reactor_web._encoded import EncodedHub, EncodedTap
+from reactor_web._encoded import EncodedTap
+from reactor_web._media import EncodedHub
 from reactor_web.ice import host_addresses_from_env
 from reactor_web.jitter import MarkerBitJitterBuffer
 from reactor_web.protocol.schemas import IceServer

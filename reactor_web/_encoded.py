@@ -8,23 +8,17 @@ sender aiortc's per-frame work on decoded audio: a thread-pool hop to the encode
 computes in Python over every sample, together most of a relayed tab's CPU before:
 
 * :class:`EncodedTap` sits in one receiver's :class:`~reactor_web.jitter.MarkerBitJitterBuffer`. Every
-  completed frame goes to its :class:`EncodedHub` as an :class:`EncodedFrame`; the frame reaches the
-  decoder only while ``decode_wanted()`` says someone reads pixels (starting at a keyframe it asks for),
-  so with nobody reading pixels the decoder thread idles. It sends the upstream keyframe requests (PLI).
-* :class:`EncodedHub` holds the newest frame for each :class:`PacketView` and outlives its sources (a GPU
-  reconnect brings a new tap) like a :class:`~reactor_web._media.FrameHub`.
-* :class:`PacketView` is the view a sender reads: ``recv()`` returns ``av.Packet``. Audio frames each decode
-  alone: a view keeps up to :data:`~reactor_web._media.AUDIO_MAX_FRAMES` of them, dropping the oldest, as a
-  decoded audio view does. A video decoder cannot skip a frame the next one refers to, so latest-frame-only
-  cannot hold literally there: a view keeps the frames
-  since the last keyframe its sender has not read yet, at most :data:`MAX_ENCODED_BACKLOG` (a keyframe
-  replaces them all), and past that drops them and waits for the next keyframe, asking for it (as it does
-  when it starts, or is told of loss upstream). Dropping at the first frame not read in time instead made a
-  busy backend's sender, late by a frame now and then, wait for keyframe after keyframe: under load whole
-  tabs got no video at all (``bench/tabs.py``).
-
-* :class:`SwitchedTrack` is the track a sender owns: it reads a :class:`PacketView` or a decoded
-  :class:`~reactor_web._media.FrameView` and switches between them without ending the sender.
+  completed frame goes to its :data:`~reactor_web._media.EncodedHub` (a :class:`~reactor_web._media.MediaHub`
+  of ``av.Packet`` with the :data:`~reactor_web._media.ENCODED` policy: what each sender's view keeps is
+  described there) as a packet (:func:`encoded_frame`); the frame reaches the decoder only while
+  ``decode_wanted()`` says someone reads pixels (starting at a keyframe it asks for), so with nobody reading
+  pixels the decoder thread idles. It sends the upstream keyframe requests (PLI): it is its hub's
+  :class:`~reactor_web._media.KeyframeSource`.
+* :func:`relay_mode` is the one rule saying whether a sender can send a hub's encoded frames as they are
+  (:attr:`RelayMode.PASSTHROUGH`) or must encode decoded ones (:attr:`RelayMode.TRANSCODE`): the client's
+  publications and the relay's outputs both follow it.
+* :class:`SwitchedTrack` is the track a sender owns: it reads an encoded or a decoded view and switches
+  between them without ending the sender.
 
 Nothing here touches aiortc for other peers: the tap is installed on receivers our peers own.
 """
@@ -34,17 +28,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from enum import StrEnum
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 import av
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from reactor_web._media import AUDIO_GAP_S, AUDIO_MAX_FRAMES, VIDEO_TIME_BASE, audio_pts, media_clock
+from reactor_web._media import AUDIO_GAP_S, VIDEO_TIME_BASE, EncodedHub, audio_pts, media_clock
 
 logger = logging.getLogger(__name__)
 
@@ -58,24 +51,37 @@ OPUS_CLOCK_RATE = 48_000
 OPUS_TIME_BASE = Fraction(1, OPUS_CLOCK_RATE)
 #: Upstream keyframe requests are sent at most this often (seconds): a burst of losses asks once.
 KEYFRAME_REQUEST_INTERVAL_S = 0.25
-#: The most frames a :class:`PacketView` holds for its sender (100 ms at 30 fps): a sender late by up to this
-#: much catches up without losing the picture; later, the view restarts at a keyframe.
-MAX_ENCODED_BACKLOG = 3
 _H264_IDR, _H264_SPS = 5, 7
 
 
-@dataclass(frozen=True, slots=True)
-class EncodedFrame:
-    """One complete encoded frame: ``data`` as the codec's depayloader gives it (VP8 frame bytes, H.264 Annex B
-    NAL units, an Opus packet), ``codec`` its MIME type, ``keyframe`` whether it decodes alone, ``pts`` in
-    ``time_base``: for video its arrival on the process-wide 90 kHz media clock, for audio contiguous 48 kHz
-    samples (monotonic across sources, both)."""
+class RelayMode(StrEnum):
+    """How a relayed track is sent on; the values are what Reflex state and the page show."""
 
-    data: bytes
-    codec: str
-    keyframe: bool
-    pts: int
-    time_base: Fraction = VIDEO_TIME_BASE
+    #: The frames as the far encoder made them (never decoded here).
+    PASSTHROUGH = "passthrough"
+    #: Decoded here and encoded again (another codec, or no encoded frames to forward).
+    TRANSCODE = "transcode"
+    #: Not sent (no connection, nothing published).
+    NONE = ""
+
+
+def relay_mode(frames_codec: str | None, sender_codec: str | None) -> RelayMode:
+    """How a sender that negotiated ``sender_codec`` sends media whose encoded frames are in ``frames_codec``
+    (MIME types; None: not known): as they are when both are the same codec aiortc packs, else transcoded."""
+    if frames_codec is not None and frames_codec == sender_codec and frames_codec in PASSTHROUGH_CODECS:
+        return RelayMode.PASSTHROUGH
+    return RelayMode.TRANSCODE
+
+
+def encoded_frame(data: bytes, keyframe: bool, pts: int, time_base: Fraction = VIDEO_TIME_BASE) -> av.Packet:
+    """One complete encoded frame as the packet a sender packs: ``data`` as the codec's depayloader gives it (VP8
+    frame bytes, H.264 Annex B NAL units, an Opus packet), ``keyframe`` whether it decodes alone
+    (``is_keyframe``), ``pts`` in ``time_base``: for video its arrival on the process-wide 90 kHz media clock,
+    for audio contiguous 48 kHz samples (monotonic across sources, both)."""
+    packet = av.Packet(data)
+    packet.pts, packet.time_base = pts, time_base
+    packet.is_keyframe = keyframe
+    return packet
 
 
 def is_keyframe(codec: str, data: bytes) -> bool:
@@ -95,168 +101,6 @@ def is_keyframe(codec: str, data: bytes) -> bool:
             start = data.find(b"\x00\x00\x01", start + 3)
         return False
     return False
-
-
-class EncodedHub:
-    """The newest encoded frame of a video source, for each of its :class:`PacketView` views.
-
-    A hub is fed either by a receiver's :class:`EncodedTap` (the client's hub of a received track) or by
-    another hub (:meth:`set_source`: the relay's hub, which outlives the client's hub of each GPU
-    connection). Keyframe requests travel the other way, to the sender at the far end of the source.
-    Counts what arrived (``frames_received``, ``first_frame_at`` monotonic seconds) whether or not anything
-    decoded it; ``codec`` is the MIME type of the frames (the negotiated one until the first frame)."""
-
-    def __init__(self, name: str = "", codec: str | None = None, kind: str = "video") -> None:
-        self.name = name
-        self.codec = codec
-        #: "video" or "audio": what its views are (aiortc's sender of a view takes the view's kind).
-        self.kind = kind
-        self.frames_received = 0
-        self.first_frame_at: float | None = None
-        self._views: list[PacketView] = []
-        self._downstream: list[EncodedHub] = []
-        self._source: EncodedHub | None = None
-        self._request_keyframe: Callable[[], None] | None = None
-        self._closed = False
-
-    @property
-    def source(self) -> EncodedHub | None:
-        """The hub this one forwards (None when fed by a tap, or by nothing)."""
-        return self._source
-
-    def subscribe(self) -> PacketView:
-        """A new view; it starts at the next keyframe (asked for at once)."""
-        view = PacketView(self)
-        if self._closed:
-            view._end()
-        else:
-            self._views.append(view)
-            self.request_keyframe()
-        return view
-
-    def set_source(self, source: EncodedHub | None) -> None:
-        """Forward ``source``'s frames from now on (None: none); views restart at its next keyframe."""
-        if source is self._source or self._closed:
-            return
-        if self._source is not None and self in self._source._downstream:
-            self._source._downstream.remove(self)
-        self._source = source
-        if source is not None:
-            self.codec = source.codec
-            source._downstream.append(self)
-            self.lost()  # another encoder's stream: no view may continue across the change with a delta
-            self.request_keyframe()
-
-    def set_keyframe_requester(self, request: Callable[[], None] | None) -> None:
-        """How to ask the sender of this hub's frames for a keyframe (a tap's; None: none now)."""
-        self._request_keyframe = request
-
-    def request_keyframe(self) -> None:
-        """Ask the far sender for a keyframe (nothing when there is none)."""
-        if self._request_keyframe is not None:
-            self._request_keyframe()
-        elif self._source is not None:
-            self._source.request_keyframe()
-
-    def push(self, frame: EncodedFrame) -> None:
-        """Offer a frame to every view and every hub that forwards this one."""
-        if self._closed:
-            return
-        if self.first_frame_at is None:
-            self.first_frame_at = time.monotonic()
-        self.frames_received += 1
-        self.codec = frame.codec
-        for view in self._views:
-            view._push(frame)
-        for hub in self._downstream:
-            hub.push(frame)
-
-    def lost(self) -> None:
-        """Frames were lost upstream: every view (here and downstream) waits for the next keyframe."""
-        for view in self._views:
-            view._needs_keyframe = True
-        for hub in self._downstream:
-            hub.lost()
-
-    def close(self) -> None:
-        """End every view; hubs forwarding this one lose their source (they stay open); idempotent."""
-        self._closed = True
-        self._request_keyframe = None
-        self.set_source(None)
-        for hub in list(self._downstream):
-            hub._source = None
-        self._downstream.clear()
-        views, self._views = self._views, []
-        for view in views:
-            view._end()
-
-    def _unsubscribe(self, view: PacketView) -> None:
-        if view in self._views:
-            self._views.remove(view)
-
-
-class PacketView(MediaStreamTrack):
-    """A sender's view of an :class:`EncodedHub`: ``recv()`` returns the oldest frame its sender has not read
-    as an ``av.Packet`` (``pts`` and ``time_base`` the frame's), for video at most :data:`MAX_ENCODED_BACKLOG`
-    behind and never a frame whose references it skipped, for audio at most
-    :data:`~reactor_web._media.AUDIO_MAX_FRAMES` behind. ``stop()`` ends this view only. Raises
-    ``MediaStreamError`` from ``recv()`` once the view or its hub has ended."""
-
-    def __init__(self, hub: EncodedHub) -> None:
-        super().__init__()
-        self.kind = hub.kind
-        self._hub = hub
-        self._frames: deque[EncodedFrame] = deque()
-        self._arrived = asyncio.Event()
-        self._needs_keyframe = True
-        #: Frames this view skipped: a backlog past its bound, or deltas while it waited for a keyframe.
-        self.frames_dropped = 0
-
-    async def recv(self) -> av.Packet:
-        """The next frame as a packet, waiting for one; raises ``MediaStreamError`` once ended."""
-        while not self._frames:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._arrived.clear()
-            await self._arrived.wait()
-        frame = self._frames.popleft()
-        packet = av.Packet(frame.data)
-        packet.pts, packet.time_base = frame.pts, frame.time_base
-        return packet
-
-    def stop(self) -> None:
-        """End this view only (aiortc calls it when the sender that owns it goes away)."""
-        self._hub._unsubscribe(self)
-        self._end()
-
-    def _push(self, frame: EncodedFrame) -> None:
-        if self.kind == "audio":  # each decodes alone; a late sender loses the oldest, as with decoded audio
-            if len(self._frames) >= AUDIO_MAX_FRAMES:
-                self._frames.popleft()
-                self.frames_dropped += 1
-            self._frames.append(frame)
-            self._arrived.set()
-            return
-        if frame.keyframe:  # it decodes alone: nothing before it is needed any more
-            self.frames_dropped += len(self._frames)
-            self._frames.clear()
-            self._needs_keyframe = False
-        elif len(self._frames) >= MAX_ENCODED_BACKLOG:  # too far behind: the next delta refers to a frame dropped
-            self.frames_dropped += len(self._frames)
-            self._frames.clear()
-            self._needs_keyframe = True
-        if self._needs_keyframe:
-            self.frames_dropped += 1
-            self._hub.request_keyframe()
-            return
-        self._frames.append(frame)
-        self._arrived.set()
-
-    def _end(self) -> None:
-        if self.readyState == "live":
-            super().stop()
-        self._frames.clear()
-        self._arrived.set()
 
 
 class EncodedTap:
@@ -291,7 +135,7 @@ class EncodedTap:
         #: Audio: the last frame's RTP timestamp and the pts it was given.
         self._audio_last: tuple[int, int] | None = None
         if hub.kind == "video":
-            hub.set_keyframe_requester(self.request_keyframe)
+            hub.set_keyframe_source(self)
 
     def on_frame(self, frame: JitterFrame, payload_type: int, ssrc: int) -> JitterFrame | None:
         """A frame the jitter buffer completed: forward it, and return it for decoding or None (not decoded)."""
@@ -299,9 +143,11 @@ class EncodedTap:
         codec = self._codecs().get(payload_type, "")
         keyframe = is_keyframe(codec, frame.data)
         if codec == OPUS:
-            self.hub.push(EncodedFrame(frame.data, codec, keyframe, self._audio_pts(frame.timestamp), OPUS_TIME_BASE))
+            self.hub.codec = codec
+            self.hub.push(encoded_frame(frame.data, keyframe, self._audio_pts(frame.timestamp), OPUS_TIME_BASE))
         elif codec in PASSTHROUGH_CODECS:
-            self.hub.push(EncodedFrame(frame.data, codec, keyframe, media_clock()))
+            self.hub.codec = codec
+            self.hub.push(encoded_frame(frame.data, keyframe, media_clock()))
         if not self._decode_wanted() and codec in PASSTHROUGH_CODECS:
             self._decoding = False
             self.frames_not_decoded += 1
@@ -355,19 +201,30 @@ class EncodedTap:
             logger.debug("keyframe request not sent: %r", task.exception())
 
 
+class SwitchedTrackListener(Protocol):
+    """What a :class:`SwitchedTrack` tells its owner."""
+
+    def next_frame_sent(self, track: SwitchedTrack) -> None:
+        """``track`` handed its sender the frame :meth:`SwitchedTrack.time_next_frame` asked about."""
+
+
 class SwitchedTrack(MediaStreamTrack):
     """The track a sender owns when what it sends can change between encoded and decoded frames: it reads
     whichever view it was last given, and switches views without ending (aiortc ends a sender for good when
-    its track's ``recv()`` raises)."""
+    its track's ``recv()`` raises). ``listener`` hears of the next frame it sends after
+    :meth:`time_next_frame` (the relay times a connect's first frame with it)."""
 
-    def __init__(self, kind: str = "video") -> None:
+    def __init__(self, kind: str = "video", listener: SwitchedTrackListener | None = None) -> None:
         super().__init__()
         self.kind = kind
         self._view: MediaStreamTrack | None = None
         self._switched = asyncio.Event()
-        #: Called once, when this track next hands its sender a frame, then cleared (the relay times a
-        #: connect's first frame with it).
-        self.on_next_frame: Callable[[], None] | None = None
+        self._listener = listener
+        self._timed = False
+
+    def time_next_frame(self) -> None:
+        """Tell the listener, once, when this track next hands its sender a frame."""
+        self._timed = True
 
     @property
     def view(self) -> MediaStreamTrack | None:
@@ -397,10 +254,18 @@ class SwitchedTrack(MediaStreamTrack):
                 if view is self._view:
                     raise  # the view itself ended (its hub closed): so does the sender
                 continue  # switched while waiting: read the new view
-            notify, self.on_next_frame = self.on_next_frame, None
-            if notify is not None:
-                notify()
+            if self._timed:
+                self._timed = False
+                self._tell_sent()
             return frame
+
+    def _tell_sent(self) -> None:
+        if self._listener is None:
+            return
+        try:
+            self._listener.next_frame_sent(self)
+        except Exception:  # the listener's fault must not end the sender (aiortc reads this track)
+            logger.exception("switched track listener failed")
 
     def stop(self) -> None:
         """End this track and its view (aiortc calls it when the sender goes away)."""

@@ -8,8 +8,7 @@ from typing import Any
 import httpx
 from aiortc.mediastreams import MediaStreamTrack
 
-from reactor_web._encoded import EncodedHub
-from reactor_web._media import FrameHub
+from reactor_web._media import DECODED, EncodedHub, FrameHub, MediaHub
 from reactor_web.client.command_data import prepare_command
 from reactor_web.client.coordinator import HttpApi
 from reactor_web.client.errors import ErrorCode, ReactorError
@@ -135,7 +134,7 @@ class CommandsMixin:
         current = self._published.get(name)
         publication = current
         if publication is None or publication.track is not track or publication.encoded is not encoded:
-            publication = Publication(track, FrameHub(track.kind, name=name), encoded)
+            publication = Publication(track, MediaHub(track.kind, DECODED, name=name), encoded)
             publication.hub.set_source(track)
             # Recorded at once: a second call while the runtime answers the claim finds it attached.
             self._published[name] = publication

@@ -25,7 +25,7 @@ from aiortc.mediastreams import MediaStreamError
 from PIL import Image
 
 from reactor_web._aiortc import PeerOptions, default_peer_options
-from reactor_web._encoded import EncodedHub
+from reactor_web._media import EncodedHub
 from reactor_web.client._http import tls_context
 from reactor_web.client.auth import authentication_error
 from reactor_web.client.commands import CommandsMixin, Publication
@@ -44,7 +44,7 @@ from reactor_web.client.signalling import (
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats, ConnectionTimings, monitor
 from reactor_web.client.token import TokenManager, TokenProvider
 from reactor_web.client.tracks import ReceivedTrack
-from reactor_web.client.transport import PeerTransport, TransportListener
+from reactor_web.client.transport import PeerTransport
 from reactor_web.client.validate import validate_reactor_arguments
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
 from reactor_web.protocol.constants import (
@@ -69,6 +69,26 @@ def _png(frame: av.VideoFrame) -> bytes:
     out = io.BytesIO()
     Image.fromarray(frame.to_ndarray(format="rgb24")).save(out, format="PNG")
     return out.getvalue()
+
+
+class _Listener:
+    """How the Reactor's transports report to it (``TransportListener``), each call handed to the Reactor's
+    handler of it."""
+
+    def __init__(self, reactor: Reactor) -> None:
+        self._reactor = reactor
+
+    def on_ready(self, transport: PeerTransport) -> None:
+        self._reactor._on_ready(transport)
+
+    def on_connection_lost(self, transport: PeerTransport, state: str) -> None:
+        self._reactor._on_connection_lost(transport, state)
+
+    def on_frame(self, transport: PeerTransport, frame: str | bytes) -> None:
+        self._reactor._on_frame(transport, frame)
+
+    def on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None:
+        self._reactor._on_track(transport, name, track)
 
 
 class Reactor(CommandsMixin):
@@ -126,6 +146,7 @@ class Reactor(CommandsMixin):
         self._token_provider = token_provider
         self._tokens: TokenManager | None = None
         self._events = EventEmitter()
+        self._listener = _Listener(self)
         self._status: Status = "disconnected"
         self._session_id: str | None = None
         self._session: SessionResponse | None = None
@@ -394,11 +415,10 @@ class Reactor(CommandsMixin):
             self._flow = self._signalling.flow
         signalling = self._signalling
         ice_servers = self._ice_servers if self._ice_servers is not None else await signalling.ice_servers()
-        listener = TransportListener(self._on_ready, self._on_connection_lost, self._on_frame, self._on_track)
         transport = self._transport = PeerTransport(
             self._capabilities.tracks,
             ice_servers,
-            listener,
+            self._listener,
             control=signalling.flow == "connections",
             peer_options=self._peer_options,
             reoffer=reoffer,
@@ -491,7 +511,7 @@ class Reactor(CommandsMixin):
                 self._session_id = None
                 self._emit("session_id_changed", None)
 
-    # -- transport events (TransportListener) --------------------------------------------------------
+    # -- transport events (through _Listener) ------------------------------------------------------------
 
     def _on_ready(self, transport: PeerTransport) -> None:
         if transport is not self._transport:

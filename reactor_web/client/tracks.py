@@ -2,14 +2,14 @@
 
 aiortc's ``RemoteStreamTrack`` queues every decoded frame in an unbounded ``asyncio.Queue``: a track
 nobody reads grows memory without limit, and a slow reader falls ever further behind. So the client
-reads every remote track itself (:class:`TrackFeed`, a :class:`~reactor_web._media.FrameHub` with one
-task per track, started on ``track`` and closed on disconnect) and hands frames to
+reads every remote track itself (:class:`TrackFeed`, a :class:`~reactor_web._media.MediaHub` of decoded frames
+with one task per track, started on ``track`` and closed on disconnect) and hands frames to
 :class:`ReceivedTrack` views that hold only the newest ones: one frame for video (latest-frame-only), a
 short window for audio so speech is not chopped. With no consumer, frames are dropped as they arrive.
 
 A received track is decoded only while someone reads its pixels or samples (a view waits in ``recv()``, or
-read within the last second: :meth:`~reactor_web._media.FrameHub.demanded`); its encoded frames (VP8 or
-H.264 video, Opus audio) reach ``encoded`` (an :class:`~reactor_web._encoded.EncodedHub`) all the time, so
+read within the last second: :meth:`~reactor_web._media.MediaHub.demanded`); its encoded frames (VP8 or
+H.264 video, Opus audio) reach ``encoded`` (a hub of the same kind with the encoded policy) all the time, so
 the relay can forward them to the page as the GPU encoded them. A video reader that starts gets its first
 frame at the next keyframe, which the feed asks the GPU for.
 
@@ -22,22 +22,23 @@ process-wide 90 kHz media clock (``time_base`` 1/90000), monotonic across reconn
 from __future__ import annotations
 
 from aiortc.mediastreams import MediaStreamTrack
+from av.frame import Frame
 
-from reactor_web._encoded import EncodedHub, EncodedTap
-from reactor_web._media import FrameHub, FrameView
+from reactor_web._encoded import EncodedTap
+from reactor_web._media import DECODED, ENCODED, EncodedHub, FrameView, MediaHub
 
 #: A view of a received track (``Reactor.tracks[name]``, or ``subscribe()`` for another one).
 ReceivedTrack = FrameView
 
 
-class TrackFeed(FrameHub):
+class TrackFeed(MediaHub[Frame]):
     """Drains one remote track into its views; ends them when the track ends. ``track`` is the primary view;
     ``encoded`` the track's encoded frames, fed once the transport sets ``tap``."""
 
     def __init__(self, name: str, source: MediaStreamTrack, codec: str | None = None) -> None:
-        super().__init__(source.kind, name=name, restamp=True, ends_with_source=True)
+        super().__init__(source.kind, DECODED, name=name, restamp=True, ends_with_source=True)
         self.track = self.subscribe()
-        self.encoded = EncodedHub(name, codec, source.kind)
+        self.encoded: EncodedHub = MediaHub(source.kind, ENCODED, name=name, codec=codec)
         #: What the receiver's jitter buffer hands completed frames to (set by the transport).
         self.tap: EncodedTap | None = None
         self.set_source(source)
@@ -58,5 +59,5 @@ class TrackFeed(FrameHub):
         """End the views and the encoded hub; the tap stops asking the GPU for keyframes."""
         if self.tap is not None:
             self.tap.close()
-        self.encoded.close()
+        await self.encoded.close()
         await super().close()

@@ -4,7 +4,7 @@ One :class:`PeerTransport` lives for one peer connection; a reconnect builds a n
 peer connection, the ping task, the received-track feeds and the views it sends published media from,
 and :meth:`PeerTransport.close` ends them all. It never holds a caller's track: a sender gets its own
 view of the caller's :class:`FrameHub`, so the sender's end (which stops its track) cannot end the
-caller's. It reports to the Reactor through :class:`TransportListener`.
+caller's. It reports to its owner (the Reactor) through the :class:`TransportListener` it is created with.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import RTCConfiguration, RTCDataChannel, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
@@ -31,8 +29,8 @@ from reactor_web._aiortc import (
     rtc_ice_servers,
     tap_encoded_frames,
 )
-from reactor_web._encoded import PASSTHROUGH_CODECS, EncodedHub, SwitchedTrack
-from reactor_web._media import FrameHub
+from reactor_web._encoded import RelayMode, SwitchedTrack, relay_mode
+from reactor_web._media import EncodedHub, FrameHub
 from reactor_web.client.tracks import ReceivedTrack, TrackFeed
 from reactor_web.protocol.capabilities import TrackSpec
 from reactor_web.protocol.constants import (
@@ -55,27 +53,37 @@ _SDP_DEFAULT_MAX_MESSAGE_SIZE = 65_536
 _MAX_MESSAGE_SIZE_RE = re.compile(r"^a=max-message-size:(\d+)", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True)
-class TransportListener:
-    """The callbacks a transport reports through (the Reactor's private handlers)."""
+class TransportListener(Protocol):
+    """What a transport tells its owner; none of it after :meth:`PeerTransport.close`."""
 
-    on_ready: Callable[[PeerTransport], None]
-    on_connection_lost: Callable[[PeerTransport, str], None]
-    on_frame: Callable[[PeerTransport, str | bytes], None]
-    on_track: Callable[[PeerTransport, str, ReceivedTrack], None]
+    def on_ready(self, transport: PeerTransport) -> None:
+        """The peer connection is connected and its channels are open (Part A §6.2)."""
+
+    def on_connection_lost(self, transport: PeerTransport, state: str) -> None:
+        """The peer connection went ``disconnected``, ``closed`` or ``failed`` (``state``)."""
+
+    def on_frame(self, transport: PeerTransport, frame: str | bytes) -> None:
+        """A frame arrived on the data channel."""
+
+    def on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None:
+        """A track was received, named as the capabilities name it (Part A §6.5)."""
 
 
 class Published(SwitchedTrack):
     """What a sendonly transceiver sends for a publication: a view of the caller's hub, or of the same
-    media's encoded frames when they are in the transceiver's codec (``passthrough``)."""
+    media's encoded frames when :func:`~reactor_web._encoded.relay_mode` says the transceiver's codec takes
+    them as they are (``passthrough``)."""
 
     def __init__(self, source: FrameHub, encoded: EncodedHub | None, codec: str | None) -> None:
         super().__init__(source.kind)
         self.source, self.encoded = source, encoded
-        self.passthrough = (
-            encoded is not None and codec is not None and encoded.codec == codec and codec in PASSTHROUGH_CODECS
-        )
+        self.mode = relay_mode(encoded.codec, codec) if encoded is not None else RelayMode.TRANSCODE
         self.switch(encoded.subscribe() if encoded is not None and self.passthrough else source.subscribe())
+
+    @property
+    def passthrough(self) -> bool:
+        """Whether the encoded frames are sent as they are."""
+        return self.mode is RelayMode.PASSTHROUGH
 
 
 class PeerTransport:

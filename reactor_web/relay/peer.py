@@ -11,14 +11,17 @@ a re-offer (a page reload, or a page that now wants another track) closing the o
 the hubs, and the next connection's media, untouched.
 
 **Relay mode.** For each output, when the GPU's codec is the one the page's connection negotiated for it
-(VP8 or H.264 video, Opus audio), the connection sends a :class:`~reactor_web._encoded.PacketView` of its
-encoded hub: the GPU's frames as they were encoded, never decoded here (``passthrough``). For video, the
+(VP8 or H.264 video, Opus audio: :func:`~reactor_web._encoded.relay_mode`, the rule the client's publications
+follow too), the connection sends a view of its encoded hub: the GPU's frames as they were encoded, never decoded
+here (``passthrough``). For video, the
 page's keyframe requests (PLI/FIR), a new page connection and a GPU reconnect each ask the GPU for a
 keyframe. Otherwise (another codec, or no encoded source) it sends a view of the decoded hub, encoded again
 (``transcode``), and only then is that hub's source read, so the client's decoder runs only for it. Chosen
 per track and connection, and again on every source change; :attr:`BrowserPeer.relay_modes` says which for
 video. An audio view, encoded or decoded, holds at most :data:`~reactor_web._media.AUDIO_MAX_FRAMES` frames,
 so it cannot fall further behind than that. The page's microphone is relayed decoded.
+
+The peer reports to its owner (the tab) through the :class:`PeerListener` it is created with.
 
 A tab that stops beating is declared dead long before ICE consent would notice (field lesson 11); a tab
 whose relay never comes up (a page closed while connecting, an offer that never arrived) is released too,
@@ -42,9 +45,8 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
@@ -59,8 +61,8 @@ from reactor_web._aiortc import (
     on_keyframe_request,
     tap_encoded_frames,
 )
-from reactor_web._encoded import PASSTHROUGH_CODECS, EncodedHub, EncodedTap, SwitchedTrack
-from reactor_web._media import FrameHub
+from reactor_web._encoded import EncodedTap, RelayMode, SwitchedTrack, relay_mode
+from reactor_web._media import DECODED, ENCODED, EncodedHub, FrameHub, MediaHub
 from reactor_web.protocol.constants import DEFAULT_MAX_MESSAGE_SIZE, MAX_JSON_BODY_BYTES, TrackDirection, TrackKind
 from reactor_web.protocol.json_safe import JsonInputError, loads
 from reactor_web.relay.timeline import PageMarks, finite
@@ -164,23 +166,51 @@ class RelayHubs:
     def __init__(self, name: str, kind: TrackKind, *, restamp: bool, encoded: bool) -> None:
         self.name = name
         self.kind = kind
-        self.frames = FrameHub(kind, name=name, restamp=restamp)
-        self.encoded = EncodedHub(name, kind=kind) if encoded else None
+        self.frames: FrameHub = MediaHub(kind, DECODED, name=name, restamp=restamp)
+        self.encoded: EncodedHub | None = MediaHub(kind, ENCODED, name=name) if encoded else None
 
     async def close(self) -> None:
         if self.encoded is not None:
-            self.encoded.close()
+            await self.encoded.close()
         await self.frames.close()
 
 
-@dataclass(slots=True)
-class _Sender:
-    """What the current connection sends on one output's m-section (it owns ``track``)."""
+class PeerListener(Protocol):
+    """What a :class:`BrowserPeer` tells its owner (the tab)."""
 
-    output: RelayHubs
-    track: SwitchedTrack
-    codec: str | None
-    mode: str = ""
+    def on_relay_mode(self, mode: str) -> None:
+        """:attr:`BrowserPeer.relay_mode` changed to ``mode``."""
+
+    def on_inputs_offered(self, inputs: dict[str, RelayHubs]) -> None:
+        """The page's latest offer sends ``inputs`` (:attr:`BrowserPeer.offered_inputs`)."""
+
+    def on_browser_stats(self, stats: dict[str, Any]) -> None:
+        """The page's ``getStats`` summary, as a beat carried it."""
+
+    def on_page_marks(self, marks: PageMarks) -> None:
+        """What the page reports of a connect (its ``connect_marks``)."""
+
+    def on_frame_sent(self, name: str, at: float) -> None:
+        """The next frame of output ``name`` went to the page's sender at ``at`` (ms since the epoch), once per
+        :meth:`BrowserPeer.time_next_frame`."""
+
+    async def on_dead(self, reason: str) -> None:
+        """The page is gone (``reason``): the owner ends the relay (:meth:`BrowserPeer.close`)."""
+
+
+class _Sender:
+    """What the current connection sends on one output's m-section: it owns ``track``, and is the track's
+    listener (for :meth:`BrowserPeer.time_next_frame`)."""
+
+    __slots__ = ("codec", "mode", "name", "output", "peer", "track")
+
+    def __init__(self, peer: BrowserPeer, name: str, output: RelayHubs, codec: str | None) -> None:
+        self.peer, self.name, self.output, self.codec = peer, name, output, codec
+        self.mode = RelayMode.NONE
+        self.track = SwitchedTrack(output.kind, self)
+
+    def next_frame_sent(self, track: SwitchedTrack) -> None:
+        self.peer._frame_sent(self)
 
 
 class BrowserPeer:
@@ -189,7 +219,8 @@ class BrowserPeer:
 
     Created inside a running event loop (its watchdog starts at once): ``heartbeat_timeout_s`` (seconds) of
     silence on an open ``relay`` channel, or ``connect_timeout_s`` (seconds, at least the heartbeat timeout)
-    without the channel opening, ends the relay with ``on_dead(reason)`` (or :meth:`close` without an owner)."""
+    without the channel opening, ends the relay with ``listener.on_dead(reason)`` (or :meth:`close` without a
+    listener, which then hears nothing)."""
 
     def __init__(
         self,
@@ -197,25 +228,21 @@ class BrowserPeer:
         ice_servers: list[RTCIceServer] | None = None,
         heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S,
         connect_timeout_s: float = RELAY_CONNECT_TIMEOUT_S,
-        on_dead: Callable[[str], Awaitable[None]] | None = None,
+        listener: PeerListener | None = None,
         peer_options: PeerOptions | None = None,
     ) -> None:
         # By (name, kind): a model may reuse a name for the other kind, and a hub in use is never swapped out.
         self._outputs: dict[tuple[str, TrackKind], RelayHubs] = {}
         self._inputs: dict[tuple[str, TrackKind], RelayHubs] = {}
-        #: Called with the new :attr:`relay_mode` when it changes.
-        self.on_relay_mode: Callable[[str], None] | None = None
-        #: Called with :attr:`offered_inputs` after each offer.
-        self.on_inputs_offered: Callable[[dict[str, RelayHubs]], None] | None = None
+        self._listener = listener
         self._senders: dict[str, _Sender] = {}
         self._taps: list[EncodedTap] = []
         self._offered_inputs: dict[str, RelayHubs] = {}
-        self._mode = ""
+        self._mode: str = RelayMode.NONE
         self._ice_servers = ice_servers or []
         self._peer_options = peer_options or default_peer_options()
         self._heartbeat_timeout_s = heartbeat_timeout_s
         self._connect_timeout_s = max(connect_timeout_s, heartbeat_timeout_s)
-        self._on_dead = on_dead
         self._pc: RTCPeerConnection | None = None
         self._channel: Any = None  # the page's ``relay`` channel on the current peer connection
         self._last_beat = time.monotonic()
@@ -223,12 +250,6 @@ class BrowserPeer:
         self._events_away_since: float | None = None
         self._closed = False
         self.browser_stats: dict[str, Any] = {}
-        self.on_browser_stats: Callable[[dict[str, Any]], None] | None = None
-        #: Called with what the page reports of a connect (its ``connect_marks``).
-        self.on_page_marks: Callable[[PageMarks], None] | None = None
-        #: Called with an output's name and the time (ms since the epoch) its next frame went to the page's
-        #: sender, once per :meth:`time_next_frame`.
-        self.on_frame_sent: Callable[[str, float], None] | None = None
         self._timed: set[str] = set()  # outputs whose next sent frame is timed
         self._watchdog: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
             self._watch(), name="relay-heartbeat"
@@ -239,7 +260,7 @@ class BrowserPeer:
         return self._pc.connectionState if self._pc is not None else "new"
 
     @property
-    def relay_modes(self) -> dict[str, str]:
+    def relay_modes(self) -> dict[str, RelayMode]:
         """How the current connection sends each model video output, by track name: ``"passthrough"`` (the
         GPU's encoded frames) or ``"transcode"`` (decoded and encoded again); empty without a connection."""
         return {name: s.mode for name, s in self._senders.items() if s.output.kind == "video" and s.mode}
@@ -274,11 +295,11 @@ class BrowserPeer:
         return hubs
 
     def set_source(
-        self, name: str, kind: TrackKind, pixels: MediaStreamTrack | None, encoded: EncodedHub | None = None
+        self, name: str, kind: TrackKind, pixels: FrameHub | MediaStreamTrack | None, encoded: EncodedHub | None = None
     ) -> None:
-        """The GPU session's output ``name``: decoded (``pixels``, read only while a connection transcodes) and
-        encoded (``encoded``, forwarded in passthrough); None for both when the session has none now. The caller
-        owns both."""
+        """The GPU session's output ``name``: decoded (``pixels``, a hub or a track, read only while a connection
+        transcodes; see :meth:`~reactor_web._media.MediaHub.set_source`) and encoded (``encoded``, forwarded in
+        passthrough); None for both when the session has none now. The caller owns both."""
         output = self.output(name, kind)
         output.frames.set_source(pixels)
         if output.encoded is not None:
@@ -286,21 +307,19 @@ class BrowserPeer:
         self._choose_modes()
 
     def time_next_frame(self, name: str) -> None:
-        """Call :attr:`on_frame_sent` when the next frame of output ``name`` goes to the page's sender (on this
-        connection, or the page's next one)."""
+        """Tell the listener (``on_frame_sent``) when the next frame of output ``name`` goes to the page's sender
+        (on this connection, or the page's next one)."""
         self._timed.add(name)
         sender = self._senders.get(name)
         if sender is not None:
-            self._time_sender(name, sender)
+            sender.track.time_next_frame()
 
-    def _time_sender(self, name: str, sender: _Sender) -> None:
-        def sent() -> None:
-            if name in self._timed and self._senders.get(name) is sender:
-                self._timed.discard(name)
-                if self.on_frame_sent is not None:
-                    self.on_frame_sent(name, time.time() * 1000)
-
-        sender.track.on_next_frame = guarded(sent, "relay frame timing")
+    def _frame_sent(self, sender: _Sender) -> None:
+        name = sender.name
+        if name in self._timed and self._senders.get(name) is sender:
+            self._timed.discard(name)
+            if self._listener is not None:
+                self._listener.on_frame_sent(name, time.time() * 1000)
 
     async def accept_offer(self, offer: RelayOffer) -> str:
         """Answer a (re-)offer from the page with a fresh peer connection; returns the answer SDP.
@@ -336,8 +355,8 @@ class BrowserPeer:
             raise OfferError(f"malformed relay offer: {exc}") from exc
         self._last_beat = time.monotonic()  # the new connection's time to open its channel starts now
         self._events_away_since = None
-        if self.on_inputs_offered is not None:
-            self.on_inputs_offered(self.offered_inputs)
+        if self._listener is not None:
+            self._listener.on_inputs_offered(self.offered_inputs)
         return pc.localDescription.sdp
 
     async def _negotiate(self, pc: RTCPeerConnection, offer: RelayOffer) -> None:
@@ -362,11 +381,10 @@ class BrowserPeer:
 
     def _send_output(self, track: RelayTrack, transceiver: RTCRtpTransceiver) -> None:
         output = self.output(track.name, track.kind)
-        switched = SwitchedTrack(track.kind)
-        sender = self._senders[track.name] = _Sender(output, switched, negotiated_codec(transceiver))
-        transceiver.sender.replaceTrack(switched)
+        sender = self._senders[track.name] = _Sender(self, track.name, output, negotiated_codec(transceiver))
+        transceiver.sender.replaceTrack(sender.track)
         if track.name in self._timed:
-            self._time_sender(track.name, sender)
+            sender.track.time_next_frame()
         if track.kind == "video":
             on_keyframe_request(transceiver.sender, lambda: self._forward_keyframe_request(track.name))
 
@@ -391,12 +409,14 @@ class BrowserPeer:
             source, pixels = encoded.source, output.frames.source
             if source is None and pixels is None and sender.mode:
                 mode = sender.mode  # no GPU video now: keep the way it was sent until a source comes
-            elif (source is not None or pixels is None) and self._passthrough_possible(source, sender.codec):
-                mode = "passthrough"
+            elif source is not None or pixels is None:
+                # Without any source yet, the page's codec stands for the GPU's: the GPU leg negotiates the same.
+                mode = relay_mode(encoded.codec if source is not None else sender.codec, sender.codec)
             else:
-                mode = "transcode"  # frames reads its source only while this connection reads it
+                mode = RelayMode.TRANSCODE  # frames reads its source only while this connection reads it
             if mode != sender.mode or sender.track.view is None:
-                sender.track.switch(encoded.subscribe() if mode == "passthrough" else output.frames.subscribe())
+                passthrough = mode is RelayMode.PASSTHROUGH
+                sender.track.switch(encoded.subscribe() if passthrough else output.frames.subscribe())
                 sender.mode = mode
                 logger.info("relay: %s by %s (GPU %s, page %s)", output.name, mode, encoded.codec, sender.codec)
         self._report_mode()
@@ -407,18 +427,13 @@ class BrowserPeer:
         mode = distinct.pop() if len(distinct) == 1 else ", ".join(f"{n}: {m}" for n, m in sorted(modes.items()))
         if mode != self._mode:
             self._mode = mode
-            if self.on_relay_mode is not None:
-                self.on_relay_mode(mode)
-
-    @staticmethod
-    def _passthrough_possible(source: EncodedHub | None, browser_codec: str | None) -> bool:
-        codec = source.codec if source is not None else browser_codec
-        return codec is not None and codec == browser_codec and codec in PASSTHROUGH_CODECS
+            if self._listener is not None:
+                self._listener.on_relay_mode(mode)
 
     def _forward_keyframe_request(self, name: str) -> None:
         # The page lost a frame (or joined): in passthrough only the GPU's encoder can make a keyframe.
         sender = self._senders.get(name)
-        if sender is not None and sender.mode == "passthrough" and sender.output.encoded is not None:
+        if sender is not None and sender.mode is RelayMode.PASSTHROUGH and sender.output.encoded is not None:
             sender.output.encoded.request_keyframe()
 
     def _on_heartbeat(self, message: str | bytes) -> None:
@@ -442,8 +457,8 @@ class BrowserPeer:
             self._events_away_since = self._last_beat
         # Only every other beat carries the page's getStats: a bare beat must not blank them.
         stats = beat.get("stats")
-        if isinstance(stats, dict) and self.on_browser_stats is not None:
-            self.on_browser_stats(stats)
+        if isinstance(stats, dict) and self._listener is not None:
+            self._listener.on_browser_stats(stats)
         self._answer_clock(beat.get("t"))
 
     def _answer_clock(self, sent_at: Any) -> None:
@@ -457,8 +472,8 @@ class BrowserPeer:
         marks = PageMarks.parse(raw)
         if marks is None:
             logger.warning("relay: malformed connect_marks from the page ignored")
-        elif self.on_page_marks is not None:
-            self.on_page_marks(marks)
+        elif self._listener is not None:
+            self._listener.on_page_marks(marks)
 
     async def _watch(self) -> None:
         period = self._heartbeat_timeout_s / 4
@@ -473,8 +488,8 @@ class BrowserPeer:
             if reason is not None:
                 self._watchdog = None
                 logger.info("relay: %s", reason)
-                if self._on_dead is not None:
-                    await self._on_dead(reason)
+                if self._listener is not None:
+                    await self._listener.on_dead(reason)
                 else:
                     await self.close(reason)
                 return
@@ -504,7 +519,7 @@ class BrowserPeer:
             tap.close()
         for found in self._inputs.values():
             if found.encoded is not None:
-                found.encoded.set_keyframe_requester(None)
+                found.encoded.set_keyframe_source(None)
         self._report_mode()
         for sender in senders.values():
             sender.track.stop()  # a connection that never started sending would not stop it

@@ -24,6 +24,7 @@ from typing import Any
 
 from aiortc import RTCIceServer
 
+from reactor_web._encoded import RelayMode
 from reactor_web._media import FrameView
 from reactor_web.client import PeerOptions, Reactor, ReactorError, RefusalError, ResumePoint, TokenProvider
 from reactor_web.client.stats import DEFAULT_PEER_TIMEOUT_S, ConnectionStats
@@ -100,6 +101,31 @@ def _kind(track: ReceivedTrack) -> TrackKind:
     return "audio" if track.kind == "audio" else "video"
 
 
+class _PeerEvents:
+    """The tab's side of its browser peer's :class:`~reactor_web.relay.peer.PeerListener`."""
+
+    def __init__(self, tab: TabSession) -> None:
+        self._tab = tab
+
+    def on_relay_mode(self, mode: str) -> None:
+        self._tab.inbox.set("relay_mode", mode)
+
+    def on_inputs_offered(self, inputs: dict[str, RelayHubs]) -> None:
+        self._tab._spawn(self._tab._publish_inputs())
+
+    def on_browser_stats(self, stats: dict[str, Any]) -> None:
+        self._tab.inbox.set("browser_stats", stats)
+
+    def on_page_marks(self, marks: PageMarks) -> None:
+        self._tab._on_page_marks(marks)
+
+    def on_frame_sent(self, name: str, at: float) -> None:
+        self._tab._on_frame_sent(name, at)
+
+    async def on_dead(self, reason: str) -> None:
+        await self._tab._release(reason)
+
+
 class TabSession:
     def __init__(self, settings: TabSettings, *, on_closed: Callable[[TabSession], None] | None = None) -> None:
         """Create the tab's client and relay peer (inside a running event loop); ``on_closed(tab)`` is called once
@@ -119,14 +145,9 @@ class TabSession:
             ice_servers=settings.browser_ice_servers,
             heartbeat_timeout_s=settings.heartbeat_timeout_s,
             connect_timeout_s=settings.relay_connect_timeout_s,
-            on_dead=self._release,
+            listener=_PeerEvents(self),
             peer_options=settings.peer_options,
         )
-        self.peer.on_browser_stats = lambda stats: self.inbox.set("browser_stats", stats)
-        self.peer.on_relay_mode = lambda mode: self.inbox.set("relay_mode", mode)
-        self.peer.on_inputs_offered = lambda _names: self._spawn(self._publish_inputs())
-        self.peer.on_page_marks = self._on_page_marks
-        self.peer.on_frame_sent = self._on_frame_sent
         #: The latest connect the page asked for, timed from the click to its first frame shown.
         self._timeline: ConnectTimeline | None = None
         #: Whether the user lets the page's camera (video inputs) and microphone (audio inputs) reach the model.
@@ -321,7 +342,7 @@ class TabSession:
                 refused.add(found.kind)
                 continue
             if found.kind == "video":
-                mode = "passthrough" if self.reactor.sends_encoded(name) else "transcode"
+                mode = RelayMode.PASSTHROUGH if self.reactor.sends_encoded(name) else RelayMode.TRANSCODE
                 self.inbox.set("camera_relay_mode", mode)
         for kind in refused - set(self._published.values()):
             self._switch_off(kind)

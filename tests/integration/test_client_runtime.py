@@ -26,7 +26,7 @@ async def runtime_url() -> AsyncIterator[str]:
 
 def client_tasks() -> list[asyncio.Task]:
     """Tasks running code of the client package (connect flows, ping, monitor, track feeds)."""
-    prefixes = ("Reactor.", "CommandsMixin.", "PeerTransport.", "FrameHub.")
+    prefixes = ("Reactor.", "CommandsMixin.", "PeerTransport.", "MediaHub.")
     return [t for t in asyncio.all_tasks() if t.get_coro().__qualname__.startswith(prefixes) and not t.done()]
 
 

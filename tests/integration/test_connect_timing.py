@@ -15,7 +15,7 @@ from reactor_web.relay.peer import BrowserPeer
 from reactor_web.relay.tab import TabSession, TabSettings
 from reactor_web.relay.timeline import PageMarks
 from reactor_web.runtime import RuntimeConfig, serve_runtime
-from tests.integration.test_relay_peer import Page, connect, pixel_source, solid_frame
+from tests.integration.test_relay_peer import Page, PeerEvents, connect, pixel_source, solid_frame
 from tests.integration.test_tab_refusals import Seen
 
 WAIT_S = 10.0
@@ -63,9 +63,8 @@ async def test_every_beat_is_answered_with_the_backends_clock() -> None:
 
 
 async def test_the_pages_connect_report_reaches_the_owner_and_a_malformed_one_does_not() -> None:
-    peer = BrowserPeer()
     reports: asyncio.Queue[PageMarks] = asyncio.Queue()
-    peer.on_page_marks = reports.put_nowait
+    peer = BrowserPeer(listener=PeerEvents(marks=reports.put_nowait))
     page, said = await open_page(peer)
     try:
         for bad in (
@@ -85,9 +84,8 @@ async def test_the_pages_connect_report_reaches_the_owner_and_a_malformed_one_do
 
 
 async def test_the_next_frame_sent_to_the_page_is_timed_once_per_request() -> None:
-    peer = BrowserPeer(heartbeat_timeout_s=60)  # this page does not beat
     sent: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
-    peer.on_frame_sent = lambda name, at: sent.put_nowait((name, at))
+    peer = BrowserPeer(heartbeat_timeout_s=60, listener=PeerEvents(sent=lambda name, at: sent.put_nowait((name, at))))
     gpu = pixel_source(peer)
     page = Page()
     try:

@@ -17,7 +17,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcsctptransport import WEBRTC_STRING
 from client_helpers import connected
 from runtime_peer import RuntimePeer, is_msg
-from test_relay_peer import page_offer
+from test_relay_peer import PeerEvents, page_offer
 
 from reactor_web.protocol.constants import MAX_MESSAGE_SIZE
 from reactor_web.relay.peer import BrowserPeer, OfferError, RelayOffer
@@ -201,8 +201,7 @@ async def test_the_relay_survives_hostile_heartbeats() -> None:
         seen.append(stats)
         landed.set()
 
-    relay = BrowserPeer(heartbeat_timeout_s=30)
-    relay.on_browser_stats = on_stats
+    relay = BrowserPeer(heartbeat_timeout_s=30, listener=PeerEvents(stats=on_stats))
     page = RTCPeerConnection()
     try:
         beat = page.createDataChannel("relay")

@@ -18,7 +18,7 @@ from client_helpers import HEIGHT, WAIT_S, WIDTH, connected, frame_where
 from media_helpers import RATE, SineTrack, collect, colourfulness, pitch_hz, pitch_reaches, rms
 from runtime_peer import FrameSink, SolidColorTrack
 
-from reactor_web._media import FrameHub
+from reactor_web._media import DECODED, MediaHub
 from reactor_web.protocol.constants import MAIN_AUDIO_TRACK, MAIN_VIDEO_TRACK, MICROPHONE_TRACK, WEBCAM_TRACK
 from reactor_web.protocol.schemas import sdp_offer_body
 from reactor_web.runtime import RuntimeConfig, serve_runtime
@@ -37,10 +37,10 @@ async def runtime_url() -> AsyncIterator[str]:
 
 
 class Microphone:
-    """A microphone stand-in: a :class:`FrameHub` reading a real-time sine."""
+    """A microphone stand-in: a hub of decoded frames reading a real-time sine."""
 
     def __init__(self, hz: float, amplitude: float) -> None:
-        self.hub = FrameHub("audio", name="test-microphone")
+        self.hub = MediaHub("audio", DECODED, name="test-microphone")
         self.hub.set_source(SineTrack(hz, amplitude))
 
     async def close(self) -> None:

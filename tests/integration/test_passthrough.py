@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
 
+import av
 import numpy as np
 import pytest
 from aiortc import RTCRtpSender
@@ -21,7 +22,8 @@ from test_relay_tracks import MultiPage
 from test_track_ownership import latest, near
 
 from reactor_web._aiortc import install_jitter_buffer, tap_encoded_frames
-from reactor_web._encoded import VP8, EncodedFrame, EncodedHub, EncodedTap, is_keyframe
+from reactor_web._encoded import VP8, EncodedTap, is_keyframe
+from reactor_web._media import ENCODED, MediaHub
 from reactor_web.client.tracks import TrackFeed
 from reactor_web.protocol.constants import MAIN_AUDIO_TRACK, MAIN_VIDEO_TRACK
 from reactor_web.relay.tab import TabSession, TabSettings
@@ -30,22 +32,22 @@ from reactor_web.runtime.config import RuntimeConfig
 from reactor_web.runtime.serve import serve_runtime
 
 
-class Recording(EncodedHub):
+class Recording(MediaHub[av.Packet]):
     """An encoded hub that remembers a checksum of every frame it is offered, and wakes waiters."""
 
     def __init__(self, name: str = "", kind: str = "video") -> None:
-        super().__init__(name, kind=kind)
+        super().__init__(kind, ENCODED, name=name)
         self.digests: list[bytes] = []
         #: Whether each frame offered was a keyframe, in order.
         self.key_flags: list[bool] = []
         self.keyframes = 0
         self._changed = asyncio.Event()
 
-    def push(self, frame: EncodedFrame) -> None:
+    def push(self, frame: av.Packet) -> None:
         super().push(frame)
-        self.digests.append(hashlib.sha256(frame.data).digest())
-        self.key_flags.append(frame.keyframe)
-        self.keyframes += frame.keyframe
+        self.digests.append(hashlib.sha256(bytes(frame)).digest())
+        self.key_flags.append(frame.is_keyframe)
+        self.keyframes += frame.is_keyframe
         self._changed.set()
 
     async def until(self, predicate: Callable[[], bool], what: str, within: float = WAIT_S) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,8 +15,50 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from av import VideoFrame
 
-from reactor_web._media import FrameHub
+from reactor_web._media import DECODED, FrameHub, MediaHub
 from reactor_web.relay.peer import BrowserPeer, OfferError, RelayOffer, RelayTrack
+from reactor_web.relay.timeline import PageMarks
+
+
+class PeerEvents:
+    """A ``PeerListener`` handing each notification to the callable given for it (sync or async); the rest are
+    dropped."""
+
+    def __init__(
+        self,
+        *,
+        dead: Callable[[str], Any] | None = None,
+        stats: Callable[[dict[str, Any]], Any] | None = None,
+        inputs: Callable[[dict[str, Any]], Any] | None = None,
+        marks: Callable[[PageMarks], Any] | None = None,
+        sent: Callable[[str, float], Any] | None = None,
+    ) -> None:
+        self._dead, self._stats, self._inputs, self._marks, self._sent = dead, stats, inputs, marks, sent
+
+    def on_relay_mode(self, mode: str) -> None:
+        pass
+
+    def on_inputs_offered(self, inputs: dict[str, Any]) -> None:
+        if self._inputs is not None:
+            self._inputs(inputs)
+
+    def on_browser_stats(self, stats: dict[str, Any]) -> None:
+        if self._stats is not None:
+            self._stats(stats)
+
+    def on_page_marks(self, marks: PageMarks) -> None:
+        if self._marks is not None:
+            self._marks(marks)
+
+    def on_frame_sent(self, name: str, at: float) -> None:
+        if self._sent is not None:
+            self._sent(name, at)
+
+    async def on_dead(self, reason: str) -> None:
+        if self._dead is not None:
+            result = self._dead(reason)
+            if inspect.isawaitable(result):
+                await result
 
 
 def solid_frame(rgb: tuple[int, int, int], pts: int = 0) -> VideoFrame:
@@ -68,7 +113,7 @@ class Page:
 
 def pixel_source(peer: BrowserPeer) -> FrameHub:
     """A GPU video the relay gets only decoded (no encoded frames to forward): it transcodes it for the page."""
-    gpu = FrameHub("video", name="gpu")
+    gpu = MediaHub("video", DECODED, name="gpu")
     peer.set_source("main_video", "video", gpu.subscribe(), None)
     return gpu
 
@@ -120,7 +165,7 @@ async def test_a_silent_page_is_declared_dead() -> None:
     async def on_dead(reason: str) -> None:
         dead.set()
 
-    peer = BrowserPeer(heartbeat_timeout_s=0.5, on_dead=on_dead)
+    peer = BrowserPeer(heartbeat_timeout_s=0.5, listener=PeerEvents(dead=on_dead))
     page = Page()
     try:
         await connect(peer, page)
@@ -133,7 +178,7 @@ async def test_a_silent_page_is_declared_dead() -> None:
 async def test_a_page_that_never_offers_is_released_after_the_connect_timeout() -> None:
     """A tab made by a page's first event, whose page went away before its relay offered: nothing else ends it."""
     reasons: asyncio.Queue[str] = asyncio.Queue()
-    peer = BrowserPeer(heartbeat_timeout_s=0.2, connect_timeout_s=0.8, on_dead=reasons.put)
+    peer = BrowserPeer(heartbeat_timeout_s=0.2, connect_timeout_s=0.8, listener=PeerEvents(dead=reasons.put))
     try:
         reason = await asyncio.wait_for(reasons.get(), 10)
         assert reason == "released after 0.8 s without the page's relay connecting"
@@ -144,7 +189,7 @@ async def test_a_page_that_never_offers_is_released_after_the_connect_timeout() 
 async def test_an_answered_offer_whose_relay_never_comes_up_is_released() -> None:
     """The page offered, then vanished before ICE: no channel ever opens on the answered connection."""
     reasons: asyncio.Queue[str] = asyncio.Queue()
-    peer = BrowserPeer(heartbeat_timeout_s=0.2, connect_timeout_s=1.0, on_dead=reasons.put)
+    peer = BrowserPeer(heartbeat_timeout_s=0.2, connect_timeout_s=1.0, listener=PeerEvents(dead=reasons.put))
     page = Page()
     try:
         await peer.accept_offer(await page.offer())
@@ -158,7 +203,7 @@ async def test_an_answered_offer_whose_relay_never_comes_up_is_released() -> Non
 async def test_a_slow_relay_gets_the_connect_timeout_not_the_heartbeat_timeout() -> None:
     """Until its channel opens, the relay is judged by the connect timeout; once open, by the heartbeat."""
     reasons: asyncio.Queue[str] = asyncio.Queue()
-    peer = BrowserPeer(heartbeat_timeout_s=0.4, connect_timeout_s=30, on_dead=reasons.put)
+    peer = BrowserPeer(heartbeat_timeout_s=0.4, connect_timeout_s=30, listener=PeerEvents(dead=reasons.put))
     page = Page()
     try:
         offer = await page.offer()
@@ -179,9 +224,8 @@ async def test_beats_keep_the_page_alive_and_carry_browser_stats() -> None:
     async def on_dead(reason: str) -> None:
         dead.set()
 
-    peer = BrowserPeer(heartbeat_timeout_s=0.6, on_dead=on_dead)
     stats: asyncio.Queue[dict] = asyncio.Queue()
-    peer.on_browser_stats = stats.put_nowait
+    peer = BrowserPeer(heartbeat_timeout_s=0.6, listener=PeerEvents(dead=on_dead, stats=stats.put_nowait))
     page = Page()
     try:
         await connect(peer, page)
@@ -201,7 +245,7 @@ async def test_beats_keep_the_page_alive_and_carry_browser_stats() -> None:
 
 async def test_a_page_whose_websocket_stays_down_is_released_though_it_beats() -> None:
     reasons: asyncio.Queue[str] = asyncio.Queue()
-    peer = BrowserPeer(heartbeat_timeout_s=0.6, on_dead=reasons.put)
+    peer = BrowserPeer(heartbeat_timeout_s=0.6, listener=PeerEvents(dead=reasons.put))
     page = Page()
     try:
         await connect(peer, page)
@@ -246,7 +290,7 @@ async def test_malformed_sdp_is_refused_and_the_peer_survives() -> None:
 
 
 async def test_latest_frame_views_drop_rather_than_queue() -> None:
-    hub = FrameHub("video")
+    hub = MediaHub("video", DECODED)
     track = hub.subscribe()
     for i in range(100):
         hub.push(solid_frame((i, i, i), i))

@@ -13,9 +13,9 @@ import pytest
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from media_helpers import SineTrack, collect, pitch_hz, sine_frame
-from test_relay_peer import SolidTrack, next_frame_where, solid_frame
+from test_relay_peer import PeerEvents, SolidTrack, next_frame_where, solid_frame
 
-from reactor_web._media import FrameHub
+from reactor_web._media import DECODED, FrameHub, MediaHub
 from reactor_web.relay.peer import MAX_RELAY_TRACKS, BrowserPeer, OfferError, RelayOffer, RelayTrack
 
 #: These pages never beat: the relay must not release them while a test runs.
@@ -78,10 +78,9 @@ async def feed_audio(hub: FrameHub, hz: float) -> None:
 
 
 async def test_every_named_track_is_relayed_in_its_direction() -> None:
-    peer = BrowserPeer(heartbeat_timeout_s=QUIET_PAGE_S)
     offered: list[set[str]] = []
-    peer.on_inputs_offered = lambda inputs: offered.append(set(inputs))
-    gpu = {name: FrameHub(kind, name=name) for name, kind, d in TRACKS if d == "recvonly"}
+    peer = BrowserPeer(heartbeat_timeout_s=QUIET_PAGE_S, listener=PeerEvents(inputs=lambda i: offered.append(set(i))))
+    gpu = {name: MediaHub(kind, DECODED, name=name) for name, kind, d in TRACKS if d == "recvonly"}
     for name, hub in gpu.items():
         peer.set_source(name, hub.kind, hub.subscribe(), None)  # type: ignore[arg-type]
     page = MultiPage(TRACKS, {"webcam": SolidTrack((30, 30, 220)), "microphone": SineTrack(1000)})
@@ -121,7 +120,7 @@ async def test_a_re_offer_with_another_track_set_is_answered_and_the_hubs_carry_
     """A page that starts with the main video only, then offers again with the model's audio (a component mounted,
     or a new session declared more): the new connection carries both, fed by the same hubs."""
     peer = BrowserPeer(heartbeat_timeout_s=QUIET_PAGE_S)
-    video, audio = FrameHub("video", name="v"), FrameHub("audio", name="a")
+    video, audio = MediaHub("video", DECODED, name="v"), MediaHub("audio", DECODED, name="a")
     peer.set_source("main_video", "video", video.subscribe(), None)
     peer.set_source("main_audio", "audio", audio.subscribe(), None)
     feeders = [asyncio.create_task(feed_video(video, (210, 30, 30))), asyncio.create_task(feed_audio(audio, 660))]
@@ -196,7 +195,7 @@ def test_audio_pts_restamped_by_a_hub_stay_contiguous() -> None:
     """The first holder of received audio stamps contiguous sample times, whatever the source's own pts say."""
 
     async def run() -> list[int]:
-        hub = FrameHub("audio", name="mic", restamp=True)
+        hub = MediaHub("audio", DECODED, name="mic", restamp=True)
         view = hub.subscribe()
         for start in [5_000_000, 0, 123]:  # a source whose own timestamps jump about (a new peer connection)
             hub.push(sine_frame(440, start))
@@ -211,7 +210,7 @@ def test_an_audio_view_never_holds_more_than_its_bound() -> None:
     from reactor_web._media import AUDIO_MAX_FRAMES
 
     async def run() -> tuple[int, int, int]:
-        hub = FrameHub("audio", name="model audio")
+        hub = MediaHub("audio", DECODED, name="model audio")
         view = hub.subscribe()
         for i in range(100):
             hub.push(sine_frame(440, i * 960))

@@ -23,7 +23,7 @@ from client_helpers import HEIGHT, WAIT_S, WIDTH, Recorder, connected, frame_whe
 from runtime_peer import RuntimePeer
 from test_relay_peer import Page, SolidTrack, pixel_source, solid_frame
 
-from reactor_web._media import FrameHub, FrameView
+from reactor_web._media import DECODED, FrameView, MediaHub
 from reactor_web.client import ErrorCode, Reactor
 from reactor_web.relay.peer import BrowserPeer
 from reactor_web.relay.tab import TabSession, TabSettings
@@ -174,7 +174,7 @@ async def test_a_publication_that_cannot_be_restored_is_reported(runtime_url: st
 
 def latest(track: MediaStreamTrack) -> FrameView:
     """A latest-frame view of a page's received track (so a test reading it now and then sees fresh frames)."""
-    hub = FrameHub("video", ends_with_source=True)
+    hub = MediaHub("video", DECODED, ends_with_source=True)
     view = hub.subscribe()
     hub.set_source(track)
     return view

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import asyncio
 
+import av
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
-from reactor_web._encoded import MAX_ENCODED_BACKLOG, VP8, EncodedFrame, EncodedHub, PacketView
+from reactor_web._encoded import encoded_frame
+from reactor_web._media import ENCODED, MAX_ENCODED_BACKLOG, EncodedHub, MediaHub, PacketView
 
 
-def frame(n: int, *, key: bool = False) -> EncodedFrame:
-    return EncodedFrame(bytes([n]), VP8, key, n * 3000)
+def frame(n: int, *, key: bool = False) -> av.Packet:
+    return encoded_frame(bytes([n]), key, n * 3000)
+
+
+def encoded_hub() -> EncodedHub:
+    return MediaHub("video", ENCODED, name="v")
 
 
 class Requests:
@@ -20,9 +26,9 @@ class Requests:
 
     def __init__(self, hub: EncodedHub) -> None:
         self.count = 0
-        hub.set_keyframe_requester(self.request)
+        hub.set_keyframe_source(self)
 
-    def request(self) -> None:
+    def request_keyframe(self) -> None:
         self.count += 1
 
 
@@ -38,7 +44,7 @@ async def received(view: PacketView) -> list[int]:
 
 
 async def test_a_sender_late_by_a_few_frames_gets_every_one_in_order() -> None:
-    hub = EncodedHub("v")
+    hub = encoded_hub()
     requests = Requests(hub)
     view = hub.subscribe()
     hub.push(frame(0, key=True))
@@ -51,7 +57,7 @@ async def test_a_sender_late_by_a_few_frames_gets_every_one_in_order() -> None:
 
 
 async def test_a_sender_too_far_behind_restarts_at_the_next_keyframe() -> None:
-    hub = EncodedHub("v")
+    hub = encoded_hub()
     requests = Requests(hub)
     view = hub.subscribe()
     hub.push(frame(0, key=True))
@@ -67,7 +73,7 @@ async def test_a_sender_too_far_behind_restarts_at_the_next_keyframe() -> None:
 
 
 async def test_a_keyframe_replaces_the_frames_not_yet_sent() -> None:
-    hub = EncodedHub("v")
+    hub = encoded_hub()
     view = hub.subscribe()
     hub.push(frame(0, key=True))
     hub.push(frame(1))
@@ -77,7 +83,7 @@ async def test_a_keyframe_replaces_the_frames_not_yet_sent() -> None:
 
 
 async def test_loss_upstream_keeps_what_came_before_and_waits_for_a_keyframe() -> None:
-    hub = EncodedHub("v")
+    hub = encoded_hub()
     view = hub.subscribe()
     hub.push(frame(0, key=True))
     hub.push(frame(1))
@@ -89,10 +95,10 @@ async def test_loss_upstream_keeps_what_came_before_and_waits_for_a_keyframe() -
 
 
 async def test_a_view_starts_at_a_keyframe_and_ends_with_its_hub() -> None:
-    hub = EncodedHub("v")
+    hub = encoded_hub()
     view = hub.subscribe()
     hub.push(frame(0))
     assert await received(view) == []
-    hub.close()
+    await hub.close()
     with pytest.raises(MediaStreamError):
         await view.recv()

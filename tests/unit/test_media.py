@@ -10,7 +10,7 @@ import pytest
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
-from reactor_web._media import AUDIO_MAX_FRAMES, FrameHub
+from reactor_web._media import AUDIO_MAX_FRAMES, DECODED, MediaHub
 from reactor_web.client.tracks import TrackFeed
 from reactor_web.relay.peer import BrowserPeer
 
@@ -45,7 +45,7 @@ async def recv(track: MediaStreamTrack) -> VideoFrame:
 
 async def test_stopping_a_view_ends_only_that_view() -> None:
     source = ScriptedTrack()
-    hub = FrameHub("video")
+    hub = MediaHub("video", DECODED)
     a, b = hub.subscribe(), hub.subscribe()
     hub.set_source(source)
     a.stop()  # what aiortc does to a sender's track when its peer connection closes
@@ -65,7 +65,7 @@ async def test_stopping_a_view_ends_only_that_view() -> None:
 
 async def test_a_long_lived_hub_outlives_its_source_and_takes_the_next() -> None:
     first, second = ScriptedTrack(), ScriptedTrack()
-    hub = FrameHub("video")
+    hub = MediaHub("video", DECODED)
     view = hub.subscribe()
     hub.set_source(first)
     first.queue.put_nowait(video_frame(1, 0))
@@ -119,13 +119,13 @@ async def test_the_relay_never_restamps_frames_it_shares_and_its_clock_stays_mon
 
 
 async def test_views_keep_the_newest_video_frame_and_a_window_of_audio() -> None:
-    video = FrameHub("video")
+    video = MediaHub("video", DECODED)
     view = video.subscribe()
     for i in range(10):
         video.push(video_frame(i, i))
     assert (await recv(view)).pts == 9 and view.frames_dropped == 9
 
-    audio = FrameHub("audio")
+    audio = MediaHub("audio", DECODED)
     listener = audio.subscribe()
     for i in range(AUDIO_MAX_FRAMES + 5):
         frame = AudioFrame(format="s16", layout="mono", samples=960)
