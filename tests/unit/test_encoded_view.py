@@ -4,13 +4,15 @@ backlog behind, and a restart at a keyframe when the chain breaks."""
 from __future__ import annotations
 
 import asyncio
+import json
+from fractions import Fraction
 
 import av
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
-from reactor_web._encoded import encoded_frame
-from reactor_web._media import ENCODED, MAX_ENCODED_BACKLOG, EncodedHub, MediaHub, PacketView
+from reactor_web._encoded import H264, OPUS, VP8, RelayMode, encoded_frame, relay_mode
+from reactor_web._media import AUDIO_MAX_FRAMES, ENCODED, MAX_ENCODED_BACKLOG, EncodedHub, MediaHub, PacketView
 
 
 def frame(n: int, *, key: bool = False) -> av.Packet:
@@ -102,3 +104,53 @@ async def test_a_view_starts_at_a_keyframe_and_ends_with_its_hub() -> None:
     await hub.close()
     with pytest.raises(MediaStreamError):
         await view.recv()
+
+
+async def test_encoded_audio_keeps_a_window_of_packets_and_never_waits_for_a_keyframe() -> None:
+    """Each Opus packet decodes alone: a late sender loses the oldest, as with decoded audio (200 ms at most)."""
+    hub = MediaHub("audio", ENCODED, name="a")
+    requests = Requests(hub)
+    view = hub.subscribe()
+    for n in range(AUDIO_MAX_FRAMES + 5):
+        hub.push(encoded_frame(bytes([n]), False, n * 960, Fraction(1, 48_000)))
+    assert await received(view) == list(range(5, AUDIO_MAX_FRAMES + 5))
+    assert view.frames_dropped == 5 and requests.count == 0
+
+
+async def test_a_new_source_restarts_its_views_at_a_keyframe_asked_of_that_source() -> None:
+    """The relay's hub outlives the client's hub of each GPU connection: a reconnect's frames start at a keyframe."""
+    relay = encoded_hub()
+    view = relay.subscribe()
+    first, second = encoded_hub(), encoded_hub()
+    asked_first, asked_second = Requests(first), Requests(second)
+    relay.set_source(first)
+    assert asked_first.count == 1  # the chain asked its head for a keyframe
+    first.push(frame(0, key=True))
+    first.push(frame(1))
+    assert await received(view) == [0, 1]
+    relay.set_source(second)  # another encoder: a delta of its stream cannot follow frame 1
+    assert asked_second.count == 1
+    second.push(frame(2))
+    assert await received(view) == []
+    second.push(frame(3, key=True))
+    second.push(frame(4))
+    assert await received(view) == [3, 4]
+    relay.request_keyframe()  # a page's PLI reaches the encoder at the head of the chain
+    assert asked_second.count >= 2 and asked_first.count == 1
+    await second.close()  # the GPU connection ends: the relay's hub waits for the next
+    assert relay.source is None and not relay.ended and view.readyState == "live"
+    await relay.close()
+    await first.close()
+
+
+def test_the_passthrough_rule_and_the_modes_the_page_shows() -> None:
+    assert relay_mode(VP8, VP8) is RelayMode.PASSTHROUGH
+    assert relay_mode(OPUS, OPUS) is RelayMode.PASSTHROUGH
+    assert relay_mode(VP8, H264) is RelayMode.TRANSCODE  # a page that cannot take the GPU's codec
+    assert relay_mode(None, VP8) is RelayMode.TRANSCODE  # no encoded frames to forward
+    assert relay_mode("video/rtx", "video/rtx") is RelayMode.TRANSCODE  # not a codec aiortc packs
+    # What reaches Reflex state and the page: the bare words.
+    assert (
+        json.dumps([RelayMode.PASSTHROUGH, RelayMode.TRANSCODE, RelayMode.NONE]) == '["passthrough", "transcode", ""]'
+    )
+    assert f"main_video: {RelayMode.PASSTHROUGH}" == "main_video: passthrough"

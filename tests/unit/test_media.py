@@ -147,3 +147,59 @@ async def test_a_failing_source_ends_like_an_ended_one() -> None:
     feed = TrackFeed("webcam", FailingTrack())
     with pytest.raises(MediaStreamError):
         await recv(feed.track)
+
+
+async def test_a_chained_hub_gets_each_frame_at_once_and_outlives_its_source_hub() -> None:
+    """GPU feed → the relay's hub: the relay's view holds the very frame; the feed's end leaves the relay waiting."""
+    relay = MediaHub("video", DECODED)
+    sender = relay.subscribe()
+    for value in (1, 2):  # two GPU connections in a row
+        gpu = MediaHub("video", DECODED)
+        relay.set_source(gpu)
+        frame = video_frame(value, value)
+        gpu.push(frame)
+        assert (await recv(sender)) is frame
+        await gpu.close()
+        assert relay.source is None and not relay.ended and sender.readyState == "live"
+    ended_with_it = MediaHub("video", DECODED, ends_with_source=True)
+    view = ended_with_it.subscribe()
+    gpu = MediaHub("video", DECODED)
+    ended_with_it.set_source(gpu)
+    await gpu.close()
+    with pytest.raises(MediaStreamError):
+        await recv(view)
+    await relay.close()
+
+
+async def test_a_view_given_as_a_source_carries_what_it_held_and_its_stop_ends_the_source() -> None:
+    camera = MediaHub("video", DECODED)
+    handed = camera.subscribe()
+    camera.push(video_frame(5, 5))  # held before it is handed over: not lost
+    publication = MediaHub("video", DECODED)
+    sent = publication.subscribe()
+    publication.set_source(handed)
+    assert (await recv(sent)).pts == 5
+    camera.push(video_frame(6, 6))
+    assert (await recv(sent)).pts == 6
+    handed.stop()  # its holder lets go of it: the publication has no source
+    assert publication.source is None
+    camera.push(video_frame(7, 7))
+    assert publication.frames_received == 2
+    await camera.close()
+    await publication.close()
+
+
+async def test_demand_travels_up_a_chain_to_its_head() -> None:
+    """The head (a received track's feed) decodes only while someone at the end of the chain reads."""
+    head = MediaHub("video", DECODED)
+    relay = MediaHub("video", DECODED)
+    relay.set_source(head.subscribe())
+    idle = relay.subscribe()  # exists, is not read
+    assert not head.demanded()
+    reading = asyncio.ensure_future(idle.recv())
+    await asyncio.sleep(0)  # let the read start waiting
+    assert relay.demanded() and head.demanded()
+    head.push(video_frame(3, 3))
+    assert (await asyncio.wait_for(reading, WAIT_S)).pts == 3
+    await head.close()
+    await relay.close()
