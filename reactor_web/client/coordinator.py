@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 from asyncio import sleep
-from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -134,30 +133,40 @@ class HttpApi:
         await self._client.aclose()
 
 
-class Coordinator:
-    """Production session lifecycle: ``POST /sessions``, poll ``GET /sessions/{id}``, ``DELETE``."""
+class CoordinatorListener(Protocol):
+    """What a :class:`Coordinator` tells its owner (the Reactor) while a session starts."""
 
-    def __init__(self, api: HttpApi, model_name: str):
+    def on_session_created(self, session_id: str) -> None:
+        """The session exists (its id), before it is ready."""
+
+    def on_session_info(self, session: SessionResponse) -> None:
+        """Each descriptor of the session: the created one, then every poll (state, queue position)."""
+
+
+class Coordinator:
+    """Production session lifecycle: ``POST /sessions``, poll ``GET /sessions/{id}``, ``DELETE``; reports the
+    session's id and descriptors to ``listener``."""
+
+    def __init__(self, api: HttpApi, model_name: str, listener: CoordinatorListener) -> None:
         self.api = api
         self.model_name = model_name
+        self._listener = listener
 
-    async def start_session(
-        self, on_created: Callable[[str], None], on_update: Callable[[SessionResponse], None]
-    ) -> SessionResponse:
-        """Create a session, report its id through ``on_created`` and each descriptor (the created one,
-        then every poll: state, queue position) through ``on_update``, and poll until it is ready."""
+    async def start_session(self) -> SessionResponse:
+        """Create a session, report its id and each descriptor to the listener, and poll until it is ready."""
         response = await self.api.request(
             "create session", "POST", "/sessions", self.api.coordinator_headers(), create_session_body(self.model_name)
         )
         if not response.is_success:
             raise http_failure("create session", response)
         created = SessionResponse.parse(parse_json("create session", response))
-        on_created(created.session_id)
-        on_update(created)
-        return await self.poll_session(created.session_id, on_update)
+        self._listener.on_session_created(created.session_id)
+        self._listener.on_session_info(created)
+        return await self.poll_session(created.session_id)
 
-    async def poll_session(self, session_id: str, on_update: Callable[[SessionResponse], None]) -> SessionResponse:
-        """Part A §3.2: 20 attempts, sleeping 200 ms doubling to 10 s, also after the last attempt."""
+    async def poll_session(self, session_id: str) -> SessionResponse:
+        """Part A §3.2: 20 attempts, sleeping 200 ms doubling to 10 s, also after the last attempt; each
+        descriptor goes to the listener."""
         backoff = SESSION_POLL_INITIAL_S
         for _ in range(SESSION_POLL_MAX_ATTEMPTS):
             response = await self.api.request(
@@ -166,7 +175,7 @@ class Coordinator:
             if not response.is_success:
                 raise http_failure("poll session", response)
             session = SessionResponse.parse(parse_json("poll session", response))
-            on_update(session)
+            self._listener.on_session_info(session)
             if session.state in TERMINAL_SESSION_STATES:
                 raise ApiError(
                     f'Session entered terminal state "{session.state}" while waiting for capabilities',
@@ -224,9 +233,7 @@ class Coordinator:
 class LocalCoordinator(Coordinator):
     """Local runtime: ``POST /start_session`` answers a ready session at once (Part A §4)."""
 
-    async def start_session(
-        self, on_created: Callable[[str], None], on_update: Callable[[SessionResponse], None]
-    ) -> SessionResponse:
+    async def start_session(self) -> SessionResponse:
         waited = 0.0
         while True:
             response = await self.api.request(
@@ -241,8 +248,8 @@ class LocalCoordinator(Coordinator):
         if not response.is_success:
             raise http_failure("start session", response)
         session = SessionResponse.parse(parse_json("start session", response))
-        on_created(session.session_id)
-        on_update(session)
+        self._listener.on_session_created(session.session_id)
+        self._listener.on_session_info(session)
         if not session.ready:
             raise ProtocolError("start session: the response has no capabilities or selected_transport")
         return session

@@ -12,7 +12,6 @@ connect/reconnect task, the stats monitor task, and the tasks it spawns to react
 from __future__ import annotations
 
 import asyncio
-import functools
 import io
 import logging
 import time
@@ -72,8 +71,8 @@ def _png(frame: av.VideoFrame) -> bytes:
 
 
 class _Listener:
-    """How the Reactor's transports report to it (``TransportListener``), each call handed to the Reactor's
-    handler of it."""
+    """How the Reactor's own objects report to it: its transports (``TransportListener``), its token manager
+    (``TokenListener``) and its coordinator (``CoordinatorListener``), each call handed to the Reactor's handler."""
 
     def __init__(self, reactor: Reactor) -> None:
         self._reactor = reactor
@@ -89,6 +88,18 @@ class _Listener:
 
     def on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None:
         self._reactor._on_track(transport, name, track)
+
+    def on_expiration(self, expiration: float | None) -> None:
+        self._reactor._emit("session_expiration_changed", expiration)
+
+    def on_renewal_failed(self, error: ReactorError) -> None:
+        self._reactor._report(error)
+
+    def on_session_created(self, session_id: str) -> None:
+        self._reactor._on_session_created(session_id)
+
+    def on_session_info(self, session: SessionResponse) -> None:
+        self._reactor._on_session_info(session)
 
 
 class Reactor(CommandsMixin):
@@ -359,21 +370,19 @@ class Reactor(CommandsMixin):
         """The session's HTTP side: tokens (production), the HTTP client, the coordinator flavour."""
         tokens = None
         if not self.local:
-            expiration_changed = functools.partial(self._emit, "session_expiration_changed")
-            tokens = self._tokens = TokenManager(
-                token, self._token_provider, on_expiration=expiration_changed, on_error=self._report
-            )
+            tokens = self._tokens = TokenManager(token, self._token_provider, self._listener)
             await tokens.obtain()
             tokens.start_refresh()
         api = self._api = HttpApi(
             self.api_url, tokens, local=self.local, timeout=self._http_timeout_s, transport=self._http_transport
         )
-        coordinator = self._coordinator = (LocalCoordinator if self.local else Coordinator)(api, self.model_name)
+        flavour = LocalCoordinator if self.local else Coordinator
+        coordinator = self._coordinator = flavour(api, self.model_name, self._listener)
         return coordinator
 
     async def _connect_flow(self, token: str | None) -> None:
         coordinator = await self._open_api(token)
-        session = await coordinator.start_session(self._on_session_created, self._on_session_info)
+        session = await coordinator.start_session()
         protocol = (session.selected_transport or {}).get("protocol")
         if protocol != "webrtc":
             raise ProtocolError(f"Unsupported transport protocol: {protocol}")
@@ -390,7 +399,7 @@ class Reactor(CommandsMixin):
     async def _resume_flow(self, token: str | None, point: ResumePoint) -> None:
         coordinator = await self._open_api(token)
         self._on_session_created(point.session_id)
-        session = await coordinator.poll_session(point.session_id, self._on_session_info)
+        session = await coordinator.poll_session(point.session_id)
         await self._take_descriptor(coordinator, session)
         self._signalling = resumed_signalling(coordinator.api, point)
         self._flow = point.flow

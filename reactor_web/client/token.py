@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from reactor_web.client.auth import jwt_expiry
 from reactor_web.client.errors import ErrorCode, ReactorError
@@ -27,24 +28,26 @@ REFRESH_LEAD_FRACTION = 0.1
 REFRESH_RETRY_S = 5.0
 
 
+class TokenListener(Protocol):
+    """What a :class:`TokenManager` tells its owner."""
+
+    def on_expiration(self, expiration: float | None) -> None:
+        """The token's ``exp`` (seconds since the epoch) changed; None once closed."""
+
+    def on_renewal_failed(self, error: ReactorError) -> None:
+        """A background renewal failed (the old token is kept while it is valid)."""
+
+
 class TokenManager:
     """Holds the current token; owns the renewal task (:meth:`start_refresh` … :meth:`aclose`).
 
-    ``on_expiration`` gets each new ``exp`` (and None on close); ``on_error`` gets a failed background
-    renewal. Renewals are single-flight: concurrent 401s share one provider call.
+    ``listener`` hears of each new ``exp`` (and None on close) and of a failed background renewal. Renewals
+    are single-flight: concurrent 401s share one provider call.
     """
 
-    def __init__(
-        self,
-        token: str | None,
-        provider: TokenProvider | None,
-        *,
-        on_expiration: Callable[[float | None], None],
-        on_error: Callable[[ReactorError], None],
-    ) -> None:
+    def __init__(self, token: str | None, provider: TokenProvider | None, listener: TokenListener) -> None:
         self._provider = provider
-        self._on_expiration = on_expiration
-        self._on_error = on_error
+        self._listener = listener
         self._token: str | None = None
         self._expiration: float | None = None
         self._issued_at = 0.0
@@ -102,7 +105,7 @@ class TokenManager:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._expiration is not None:
             self._expiration = None
-            self._on_expiration(None)
+            self._listener.on_expiration(None)
 
     def _set(self, token: str) -> None:
         self._token = token
@@ -110,7 +113,7 @@ class TokenManager:
         expiration = jwt_expiry(token)
         if expiration != self._expiration:
             self._expiration = expiration
-            self._on_expiration(expiration)
+            self._listener.on_expiration(expiration)
 
     async def _refresh_loop(self) -> None:
         while (expiration := self._expiration) is not None:
@@ -122,7 +125,7 @@ class TokenManager:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self._on_error(renewal_error(exc))
+                self._listener.on_renewal_failed(renewal_error(exc))
                 remaining = expiration - time.time()
                 if remaining <= 0:
                     return  # expired: the next 401 asks the provider again

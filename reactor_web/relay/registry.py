@@ -36,6 +36,21 @@ def _unreachable(message: str) -> dict[str, Any]:
     return {"error": {"kind": "reactor", "code": OWNER_UNREACHABLE, "message": message, "recoverable": True}}
 
 
+class _TabEvents:
+    """The registry's side of one tab's :class:`~reactor_web.relay.tab.TabListener`: ``token`` is the tab's, and
+    its resume points are recorded in ``cluster`` (the one the worker was in when it opened the tab; None: none)."""
+
+    def __init__(self, registry: TabRegistry, token: str, cluster: Cluster | None) -> None:
+        self._registry, self._token, self._cluster = registry, token, cluster
+
+    def on_closed(self, tab: TabSession) -> None:
+        self._registry._forget(self._token, tab)
+
+    def on_resume_point(self, point: ResumePoint | None) -> None:
+        if self._cluster is not None:
+            self._registry._tasks.spawn(self._registry._record(self._cluster, self._token, point))
+
+
 class TabRegistry:
     """This worker's tabs, and with a cluster the way to every other worker's."""
 
@@ -66,15 +81,8 @@ class TabRegistry:
         """This worker's tab ``token``, created on first use (and again after it was closed)."""
         tab = self._tabs.get(token)
         if tab is None or tab.closed:
-            tab = TabSession(settings, on_closed=lambda closed: self._forget(token, closed))
+            tab = TabSession(settings, _TabEvents(self, token, self._cluster))
             self._tabs[token] = tab
-            if self._cluster is not None:
-                cluster = self._cluster
-
-                def record(point: ResumePoint | None) -> None:
-                    self._tasks.spawn(self._record(cluster, token, point))
-
-                tab.on_resume_point = record
             if self._pump is not None:
                 self._pumps[token] = self._tasks.spawn(self._pump(token, tab))
         return tab

@@ -18,9 +18,9 @@ import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import RTCIceServer
 
@@ -101,6 +101,16 @@ def _kind(track: ReceivedTrack) -> TrackKind:
     return "audio" if track.kind == "audio" else "video"
 
 
+class TabListener(Protocol):
+    """What a :class:`TabSession` tells its owner (the registry)."""
+
+    def on_closed(self, tab: TabSession) -> None:
+        """``tab`` started closing (once): it is no longer its page's."""
+
+    def on_resume_point(self, point: ResumePoint | None) -> None:
+        """The session's resume point once it is ready, None once it has ended (for a worker taking over)."""
+
+
 class _PeerEvents:
     """The tab's side of its browser peer's :class:`~reactor_web.relay.peer.PeerListener`."""
 
@@ -127,9 +137,9 @@ class _PeerEvents:
 
 
 class TabSession:
-    def __init__(self, settings: TabSettings, *, on_closed: Callable[[TabSession], None] | None = None) -> None:
-        """Create the tab's client and relay peer (inside a running event loop); ``on_closed(tab)`` is called once
-        when :meth:`close` starts."""
+    def __init__(self, settings: TabSettings, listener: TabListener | None = None) -> None:
+        """Create the tab's client and relay peer (inside a running event loop); ``listener`` hears when it closes
+        and of its resume points."""
         self.settings = settings
         self.inbox = TabInbox()
         self.reactor = Reactor(
@@ -164,10 +174,7 @@ class TabSession:
         self.closed = False
         #: Closed by :meth:`hand_over`: the GPU session goes on, for another worker to resume.
         self.handed_over = False
-        #: Called with the session's :class:`ResumePoint` once it is ready, and with None once it has ended
-        #: (the registry records it for a worker that takes the tab over).
-        self.on_resume_point: Callable[[ResumePoint | None], None] | None = None
-        self._on_closed = on_closed
+        self._listener = listener
         self._tasks = OwnedTasks(logger, "tab")
         self._waiting_clock: asyncio.Task[None] | None = None
         #: What the model (or the runtime) refused, by what was sent: ``{command or PUBLISH_WEBCAM: "CODE: message"}``.
@@ -193,8 +200,8 @@ class TabSession:
 
     def _on_session_id(self, session_id: str | None) -> None:
         self.inbox.set("session_id", session_id)
-        if session_id is None and self.on_resume_point is not None and not self.handed_over:
-            self.on_resume_point(None)
+        if session_id is None and self._listener is not None and not self.handed_over:
+            self._listener.on_resume_point(None)
         # What the model confirmed or refused belongs to the session that said it.
         self.inbox.set("model_state", {})
         self._refusals.clear()
@@ -285,8 +292,8 @@ class TabSession:
         self.retrier.on_status(status)
         if status == "ready":
             self.inbox.set("last_error", None)  # recovered: the error no longer describes the session
-            if self.on_resume_point is not None:
-                self.on_resume_point(self.reactor.resume_point())
+            if self._listener is not None:
+                self._listener.on_resume_point(self.reactor.resume_point())
             self._spawn(self._publish_inputs())
 
     def _time_waiting(self, waiting: bool) -> None:
@@ -488,9 +495,9 @@ class TabSession:
 
     async def _shut(self, reason: str, *, end_session: bool) -> None:
         self.closed = True
-        if self._on_closed is not None:
+        if self._listener is not None:
             # First, whatever fails below: a closing tab is no longer this page's (a re-offer makes a new one).
-            self._on_closed(self)
+            self._listener.on_closed(self)
         self.retrier.cancel()
         self._time_waiting(False)
         await self._tasks.cancel_all()

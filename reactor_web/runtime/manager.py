@@ -62,7 +62,7 @@ class SessionManager:
     async def create(self) -> RuntimeSession:
         if len(self.sessions) >= self.config.max_sessions:
             raise TooManySessions(f"this runtime holds at most {self.config.max_sessions} session(s)")
-        session = RuntimeSession(self.config, self.capabilities, self.schema, self._forget)
+        session = RuntimeSession(self.config, self.capabilities, self.schema, self)
         self.sessions[session.id] = session
         log.info("session %s started (%d/%d)", session.id, len(self.sessions), self.config.max_sessions)
         return session
@@ -98,7 +98,8 @@ class SessionManager:
         session = self._upload_owner.get(presigned_id)
         return session.uploads.get(presigned_id) if session is not None else None
 
-    def _forget(self, session: RuntimeSession) -> None:
+    def on_session_closed(self, session: RuntimeSession) -> None:
+        """Forget a closing session and its uploads (its :class:`~reactor_web.runtime.session.SessionListener`)."""
         self.sessions.pop(session.id, None)
         for upload_id in [u for u, s in self._upload_owner.items() if s is session]:
             del self._upload_owner[upload_id]

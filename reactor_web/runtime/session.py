@@ -27,9 +27,9 @@ import functools
 import itertools
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import av
 from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
@@ -94,15 +94,22 @@ class Connection:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
+class SessionListener(Protocol):
+    """What a :class:`RuntimeSession` tells its owner (the session manager)."""
+
+    def on_session_closed(self, session: RuntimeSession) -> None:
+        """``session`` started closing (once): no client may find it any more."""
+
+
 class RuntimeSession:
-    """A model instance and everything that connects clients to it."""
+    """A model instance and everything that connects clients to it; ``listener`` hears when it closes."""
 
     def __init__(
         self,
         config: RuntimeConfig,
         capabilities: Capabilities,
         schema: dict[str, Any],
-        on_closed: Callable[[RuntimeSession], None],
+        listener: SessionListener,
     ) -> None:
         self.id = str(uuid.uuid4())
         self.config = config
@@ -118,7 +125,7 @@ class RuntimeSession:
         self.publishers: dict[str, int] = {}
         self._cids = itertools.count(1)
         self._flat_cid: int | None = None
-        self._on_closed = on_closed
+        self._listener = listener
         self._channels = ChannelHandler(self)
         loop = asyncio.get_running_loop()
         self._deadline = loop.time() + config.connect_timeout_s
@@ -374,7 +381,7 @@ class RuntimeSession:
         if self.closed:
             return
         self.closed = True
-        self._on_closed(self)  # unregister first: a client told "sessionEnded" must not still find it
+        self._listener.on_session_closed(self)  # unregister first: a client told "sessionEnded" must not still find it
         log.info("session %s stopped: %s", self.id, reason)
         self.broadcast(encode_envelope("runtime", "sessionEnded", {"reason": reason}))
         await flush([c for conn in self.connections.values() for c in conn.data_channels])

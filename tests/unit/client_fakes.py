@@ -135,3 +135,20 @@ class FakeServer:
     async def close(self) -> None:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(*(pc.close() for pc in self.peers))
+
+
+class TokenEvents:
+    """A ``TokenListener`` handing each notification to the callable given for it."""
+
+    def __init__(
+        self,
+        on_expiration: Callable[[float | None], Any] = lambda _exp: None,
+        on_error: Callable[[Any], Any] = lambda _err: None,
+    ) -> None:
+        self._on_expiration, self._on_error = on_expiration, on_error
+
+    def on_expiration(self, expiration: float | None) -> None:
+        self._on_expiration(expiration)
+
+    def on_renewal_failed(self, error: Any) -> None:
+        self._on_error(error)

@@ -9,7 +9,7 @@ import time
 import httpx
 import jwt
 import pytest
-from client_fakes import SESSION_ID, FakeServer, descriptor, reply
+from client_fakes import SESSION_ID, FakeServer, TokenEvents, descriptor, reply
 
 from reactor_web.client import ErrorCode, ReactorError, fetch_insecure_jwt_token, fetch_jwt, jwt_expiry
 from reactor_web.client.token import TokenManager
@@ -147,7 +147,7 @@ async def test_refresh_happens_before_expiry() -> None:
 
     expirations: list[float | None] = []
     short = token(2)
-    manager = TokenManager(short, provider, on_expiration=expirations.append, on_error=pytest.fail)
+    manager = TokenManager(short, provider, TokenEvents(on_expiration=expirations.append, on_error=pytest.fail))
     manager.start_refresh()
     try:
         await asyncio.wait_for(renewed.wait(), timeout=5)
@@ -169,7 +169,7 @@ async def test_failed_refresh_is_reported_as_recoverable() -> None:
     async def provider() -> str:
         raise RuntimeError("key store unreachable")
 
-    manager = TokenManager(token(1), provider, on_expiration=lambda _e: None, on_error=on_error)
+    manager = TokenManager(token(1), provider, TokenEvents(on_error=on_error))
     manager.start_refresh()
     try:
         await asyncio.wait_for(reported.wait(), timeout=5)

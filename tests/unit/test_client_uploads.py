@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from client_fakes import TokenEvents
 
 from reactor_web.client import ErrorCode, FileRef, ReactorError
 from reactor_web.client.commands import prepare_command
@@ -36,7 +37,7 @@ def storage(put_status: int = 200, slot_status: int = 201) -> tuple[httpx.MockTr
 
 
 async def run_upload(transport: httpx.MockTransport, source: bytes = b"hello", *, local: bool = False) -> FileRef:
-    tokens = TokenManager("jwt", None, on_expiration=lambda _exp: None, on_error=lambda _err: None)
+    tokens = TokenManager("jwt", None, TokenEvents())
     api = HttpApi(BASE, tokens, local=local, transport=transport)
     try:
         return await upload(api, "s1", source, name="cat.png", http_timeout_s=5, transport=transport)
