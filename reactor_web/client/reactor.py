@@ -72,7 +72,8 @@ def _png(frame: av.VideoFrame) -> bytes:
 
 class _Listener:
     """How the Reactor's own objects report to it: its transports (``TransportListener``), its token manager
-    (``TokenListener``) and its coordinator (``CoordinatorListener``), each call handed to the Reactor's handler."""
+    (``TokenListener``), its coordinator (``CoordinatorListener``) and its stats monitor (``StatsListener``),
+    each call handed to the Reactor's handler."""
 
     def __init__(self, reactor: Reactor) -> None:
         self._reactor = reactor
@@ -100,6 +101,12 @@ class _Listener:
 
     def on_session_info(self, session: SessionResponse) -> None:
         self._reactor._on_session_info(session)
+
+    def connection_timings(self) -> ConnectionTimings | None:
+        return self._reactor._timings
+
+    def on_stats(self, stats: ConnectionStats) -> None:
+        self._reactor._on_stats(stats)
 
 
 class Reactor(CommandsMixin):
@@ -566,9 +573,7 @@ class Reactor(CommandsMixin):
     # -- stats and liveness --------------------------------------------------------------------------
 
     async def _monitor(self, transport: PeerTransport) -> None:
-        silent_s = await monitor(
-            transport, timings=lambda: self._timings, on_stats=self._on_stats, peer_timeout_s=self._peer_timeout_s
-        )
+        silent_s = await monitor(transport, self._listener, peer_timeout_s=self._peer_timeout_s)
         if transport is self._transport:
             message = f"Nothing received from the runtime for {silent_s:.0f} s: connection lost"
             self._report(ReactorError(ErrorCode.GPU_CONNECTION_ERROR, message))

@@ -18,9 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from reactor_web._media import VIDEO_CLOCK_RATE
 from reactor_web.client.tracks import TrackFeed
@@ -157,14 +156,18 @@ def _candidate_type(transport: PeerTransport) -> str | None:
         return None
 
 
-async def monitor(
-    transport: PeerTransport,
-    *,
-    timings: Callable[[], ConnectionTimings | None],
-    on_stats: Callable[[ConnectionStats], None],
-    peer_timeout_s: float | None,
-) -> float:
-    """Hand stats to ``on_stats`` every 2 s; return how long the transport has been silent once that
+class StatsListener(Protocol):
+    """Whom :func:`monitor` asks for the connect's timings and hands each sample."""
+
+    def connection_timings(self) -> ConnectionTimings | None:
+        """The connect's timings (None before ready), for each sample."""
+
+    def on_stats(self, stats: ConnectionStats) -> None:
+        """A sample, every :data:`~reactor_web.protocol.constants.STATS_INTERVAL_S` seconds."""
+
+
+async def monitor(transport: PeerTransport, listener: StatsListener, *, peer_timeout_s: float | None) -> float:
+    """Hand stats to ``listener`` every 2 s; return how long the transport has been silent once that
     reaches ``peer_timeout_s`` (with None, run until cancelled)."""
     sampler = StatsSampler()
     last_bytes: int | None = None
@@ -172,11 +175,11 @@ async def monitor(
     while True:
         await asyncio.sleep(STATS_INTERVAL_S)
         try:
-            stats, received = await sampler.sample(transport, timings())
+            stats, received = await sampler.sample(transport, listener.connection_timings())
         except Exception:
             logger.debug("getStats failed", exc_info=True)
             continue
-        on_stats(stats)
+        listener.on_stats(stats)
         now = time.monotonic()
         if received is None or received != last_bytes:
             last_bytes, last_change = received, now
