@@ -11,14 +11,20 @@ from aiortc.mediastreams import MediaStreamTrack
 from reactor_web._media import DECODED, EncodedHub, FrameHub, MediaHub
 from reactor_web.client.command_data import prepare_command
 from reactor_web.client.coordinator import HttpApi
-from reactor_web.client.errors import ErrorCode, ReactorError
-from reactor_web.client.transport import PeerTransport
+from reactor_web.client.errors import ErrorCode, ReactorError, refusal_error
+from reactor_web.client.transport import ConnectionClosed, PeerTransport
 from reactor_web.client.uploads import UploadSource, upload
 from reactor_web.protocol.capabilities import Capabilities
+from reactor_web.protocol.checks import check_seconds
+from reactor_web.protocol.codec import WireError
 from reactor_web.protocol.constants import Scope, Status
-from reactor_web.protocol.envelope import UNDEFINED, encode_envelope
+from reactor_web.protocol.messages import ClientMessage, Command, ModelMessage, Refusal, RuntimeCommand
 from reactor_web.protocol.schemas import FileRef
 from reactor_web.protocol.validation import CommandValidationError
+
+#: How long :meth:`CommandsMixin.send_command` waits for a v1 command's answer by default (seconds): a model's
+#: handler runs between two frames, so a live runtime answers well within it.
+COMMAND_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,33 +54,79 @@ class CommandsMixin:
     def _report(self, error: ReactorError) -> None:
         raise NotImplementedError
 
-    async def send_command(self, command: str, data: Any = None, scope: Scope = "application") -> None:
-        """Send ``{"scope","data":{"type":command,"data":data}}`` on the data channel (Part A §7.1).
+    async def send_command(
+        self, command: str, data: Any = None, scope: Scope = "application", *, timeout_s: float = COMMAND_TIMEOUT_S
+    ) -> dict[str, Any] | None:
+        """Send a command to the model (JS SDK ``sendCommand``; reactor-sdk 1.13 ``send_command``).
 
-        A string ``data`` is JSON-parsed first; None leaves ``data`` out; :class:`FileRef` values travel in
-        ``uploads``. An application command is checked against the model's declared commands first
-        (``INVALID_COMMAND``, naming the field). Unlike the JS SDK, which only logs, sending when not
-        ready or over the channel's size limit raises (and emits) a ReactorError.
+        ``data``: a JSON object (a string is JSON-parsed first; None sends none); :class:`FileRef` values travel
+        as uploads. An application command is checked against the model's declared commands first
+        (``INVALID_COMMAND``, naming the field).
+
+        On a v1 session (the connections routes: reactor-runtime 3.x, our runtime) the runtime answers every
+        command and this waits for the answer, at most ``timeout_s`` seconds: it returns the model's reply as
+        ``{"type", "data"}``, None for a bodyless acknowledgement, and raises the model's refusal as a
+        :class:`RefusalError` carrying the model's code (also emitted as the ``error`` event, as every refusal is).
+        On a v0 session (flat routes) and for ``scope="runtime"`` it returns None once sent; a refusal then
+        arrives as the ``error`` event only.
+
+        Raises (and emits) :class:`ReactorError`: ``MESSAGE_SEND_FAILED`` (not ready, channel closed, data that
+        is not JSON), ``ENCODE_FAILED`` (a value the wire cannot carry, named), ``MESSAGE_TOO_LARGE``,
+        ``REQUEST_TIMEOUT`` (no answer in time), ``DISCONNECTED`` (the connection closed first). Unlike the JS
+        SDK, which only logs, every one of these reaches the caller.
         """
         transport = self._transport
         if self._status != "ready" or transport is None:
             raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Cannot send {command!r}: status is {self._status!r}")
         try:
+            timeout_s = check_seconds("timeout_s", timeout_s)
             payload, uploads = prepare_command(self._capabilities, scope, command, data)
-            frame = encode_envelope(scope, command, UNDEFINED if payload is None else payload, uploads)
         except CommandValidationError as exc:
             raise self._fail(ErrorCode.INVALID_COMMAND, str(exc), False) from exc
         except (TypeError, ValueError) as exc:
             raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Cannot send {command!r}: {exc}", False) from exc
-        size, limit = len(frame.encode()), transport.max_message_size
-        if size > limit:
-            raise self._fail(
-                ErrorCode.MESSAGE_TOO_LARGE, f"Cannot send {command!r}: {size} bytes exceeds the {limit}-byte limit"
-            )
+        message: ClientMessage = (
+            Command(command, payload, uploads) if scope == "application" else RuntimeCommand(command, payload, uploads)
+        )
+        if scope == "application" and transport.codec.answers_commands:
+            return await self._request_command(transport, message, command, timeout_s)
         try:
-            transport.send(frame)
+            encoded = transport.encode(message)
+        except WireError as exc:
+            raise self._encode_failure(command, exc) from exc
+        try:
+            if encoded is not None:
+                transport.send(encoded)
         except Exception as exc:
             raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Failed to send message: {exc}") from exc
+        return None
+
+    async def _request_command(
+        self, transport: PeerTransport, message: ClientMessage, command: str, timeout_s: float
+    ) -> dict[str, Any] | None:
+        """Send a correlated command and turn its answer into :meth:`send_command`'s result."""
+        request_id = transport.next_request_id()
+        try:
+            answer = await transport.request(message, command, timeout_s, request_id=request_id)
+        except WireError as exc:
+            raise self._encode_failure(command, exc) from exc
+        except TimeoutError:
+            text = f"No answer to command {command!r} (request {request_id}) within {timeout_s:g} s"
+            raise self._fail(ErrorCode.REQUEST_TIMEOUT, text) from None
+        except ConnectionClosed as exc:
+            raise self._fail(ErrorCode.DISCONNECTED, f"No answer to command {command!r}: {exc}") from None
+        except Exception as exc:
+            raise self._fail(ErrorCode.MESSAGE_SEND_FAILED, f"Failed to send message: {exc}") from exc
+        if isinstance(answer, Refusal):
+            raise refusal_error(answer)  # the error event went out with the answer (Reactor._on_message)
+        if isinstance(answer, ModelMessage):
+            return {"type": answer.type, "data": answer.data}
+        return None  # an acknowledgement
+
+    def _encode_failure(self, command: str, exc: WireError) -> ReactorError:
+        if exc.code == "MESSAGE_TOO_LARGE":
+            return self._fail(ErrorCode.MESSAGE_TOO_LARGE, f"Cannot send {command!r}: {exc.message}")
+        return self._fail(ErrorCode.ENCODE_FAILED, f"Cannot send {command!r}: {exc.message}", False)
 
     async def upload_file(
         self, source: UploadSource, *, name: str | None = None, mime_type: str | None = None

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from reactor_web.protocol.capabilities import ProtocolError
 from reactor_web.protocol.constants import Scope
-from reactor_web.protocol.envelope import Envelope
+from reactor_web.protocol.messages import Refusal
 
 Component = Literal["coordinator", "gpu"]
 
@@ -39,6 +39,12 @@ class ErrorCode(StrEnum):
     UPLOAD_TOO_LARGE = "UPLOAD_TOO_LARGE"
     #: ``screenshot()``: no frame of that video track arrived (not connected, no such track, or none in time).
     NO_FRAME = "NO_FRAME"
+    #: A v1 request (a command, a control request) got no answer in time.
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    #: A value the wire cannot carry (v1: NaN, an int past 2^53, a non-string key...); the message says where.
+    ENCODE_FAILED = "ENCODE_FAILED"
+    #: The connection closed while a request waited for its answer.
+    DISCONNECTED = "DISCONNECTED"
 
 
 class ReactorError(Exception):
@@ -172,15 +178,6 @@ class RefusalError(ReactorError):
         self.scope = scope
 
 
-def refusal_error(envelope: Envelope) -> RefusalError | None:
-    """The :class:`RefusalError` of a refusal the runtime sent, or None for any other frame."""
-    if envelope.scope is None or envelope.type != "error":
-        return None
-    data = envelope.data if isinstance(envelope.data, dict) else {}
-    code, message, command = data.get("code"), data.get("message"), data.get("command")
-    return RefusalError(
-        code if isinstance(code, str) and code else "RUNTIME_ERROR",
-        message if isinstance(message, str) else f"the runtime refused a {envelope.scope} message",
-        scope=envelope.scope,
-        command=command if isinstance(command, str) else None,
-    )
+def refusal_error(refusal: Refusal) -> RefusalError:
+    """The :class:`RefusalError` of a refusal the runtime or the model sent (either wire version)."""
+    return RefusalError(refusal.code, refusal.message, scope=refusal.scope, command=refusal.command)

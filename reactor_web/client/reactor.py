@@ -16,7 +16,7 @@ import io
 import logging
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import av
 import httpx
@@ -46,6 +46,8 @@ from reactor_web.client.tracks import ReceivedTrack
 from reactor_web.client.transport import PeerTransport
 from reactor_web.client.validate import validate_reactor_arguments
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
+from reactor_web.protocol.codec import WireError
+from reactor_web.protocol.codecs import codec_for
 from reactor_web.protocol.constants import (
     DEFAULT_BASE_URL,
     LOCAL_BASE_URL,
@@ -54,11 +56,14 @@ from reactor_web.protocol.constants import (
     SDP_POLL_DEFAULT_MAX_ATTEMPTS,
     Status,
 )
-from reactor_web.protocol.envelope import decode_frame
+from reactor_web.protocol.messages import Channel, Received, Refusal, WireVersion, event_payload
 from reactor_web.protocol.schemas import IceServer, SessionResponse
 from reactor_web.tasks import OwnedTasks
 
 logger = logging.getLogger(__name__)
+
+#: ``Reactor(wire=...)``: "auto" speaks v1 on the connections routes and v0 on the flat ones; "v0" always v0.
+WirePreference = Literal["auto", "v0"]
 
 #: How long ``screenshot()`` waits for a frame (a keyframe is asked for; at 30 fps one comes within ~0.1 s).
 SCREENSHOT_TIMEOUT_S = 5.0
@@ -84,8 +89,11 @@ class _Listener:
     def on_connection_lost(self, transport: PeerTransport, state: str) -> None:
         self._reactor._on_connection_lost(transport, state)
 
-    def on_frame(self, transport: PeerTransport, frame: str | bytes) -> None:
-        self._reactor._on_frame(transport, frame)
+    def on_message(self, transport: PeerTransport, received: Received) -> None:
+        self._reactor._on_message(transport, received)
+
+    def on_bad_frame(self, transport: PeerTransport, channel: Channel, error: WireError) -> None:
+        self._reactor._on_bad_frame(transport, channel, error)
 
     def on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None:
         self._reactor._on_track(transport, name, track)
@@ -126,6 +134,7 @@ class Reactor(CommandsMixin):
         token_provider: TokenProvider | None = None,
         ready_timeout_s: float | None = READY_TIMEOUT_S,
         peer_options: PeerOptions | None = None,
+        wire: WirePreference = "auto",
     ) -> None:
         """``ice_servers`` replaces the servers the coordinator hands out; ``signalling`` forces a route
         family ("auto": local mode tries the 3.x connections routes, then the flat ones; production
@@ -136,7 +145,9 @@ class Reactor(CommandsMixin):
         ``ready_timeout_s`` bounds the wait for the media connection after the SDP answer (then
         ``GPU_CONNECTION_ERROR`` and ``disconnected``; None waits for ever); ``peer_options`` configures this
         client's peer connections (default: the marker-bit jitter buffer, and ``REACTOR_ICE_HOST_ADDRESSES``
-        when set). Raises ``ValueError`` naming the argument that cannot work (an empty model name, an
+        when set); ``wire`` the data-channel protocol ("auto": v1 protobuf on the connections routes, which
+        reactor-runtime 3.x and our runtime serve, v0 JSON on the flat ones; "v0": the JSON everywhere, as the JS
+        SDK 2.9 speaks). Raises ``ValueError`` naming the argument that cannot work (an empty model name, an
         ``api_url`` that is not http(s), a timeout that is not a positive number, an ICE server URL that is
         not stun:/turn:/turns:, a host address this host does not have)."""
         validate_reactor_arguments(
@@ -148,7 +159,9 @@ class Reactor(CommandsMixin):
             http_timeout_s=http_timeout_s,
             ready_timeout_s=ready_timeout_s,
             peer_options=peer_options,
+            wire=wire,
         )
+        self._wire = wire
         self._peer_options = peer_options if peer_options is not None else default_peer_options()
         self._ready_timeout_s = ready_timeout_s
         self._ready_watch: asyncio.Task[None] | None = None
@@ -232,6 +245,12 @@ class Reactor(CommandsMixin):
             view.stop()
         assert isinstance(frame, av.VideoFrame)  # a video feed yields video frames
         return await asyncio.to_thread(_png, frame)
+
+    @property
+    def wire_version(self) -> WireVersion | None:
+        """The data-channel protocol of the current connection ("v0" JSON or "v1" protobuf); None when there
+        is none. Also in :class:`ConnectionStats` ``protocol``."""
+        return self._transport.codec.version if self._transport is not None else None
 
     @property
     def signalling(self) -> Flow | None:
@@ -431,6 +450,8 @@ class Reactor(CommandsMixin):
             self._flow = self._signalling.flow
         signalling = self._signalling
         ice_servers = self._ice_servers if self._ice_servers is not None else await signalling.ice_servers()
+        # The connections routes' generation speaks v1 from our first frame on (Part C §C.2); the flat one v0 only.
+        version: WireVersion = "v1" if signalling.flow == "connections" and self._wire == "auto" else "v0"
         transport = self._transport = PeerTransport(
             self._capabilities.tracks,
             ice_servers,
@@ -438,6 +459,7 @@ class Reactor(CommandsMixin):
             control=signalling.flow == "connections",
             peer_options=self._peer_options,
             reoffer=reoffer,
+            codec=codec_for(version),
         )
         sdp, mapping = await transport.create_offer()
         answer = await signalling.exchange(sdp, mapping, reoffer=reoffer, max_attempts=self._max_attempts)
@@ -553,15 +575,24 @@ class Reactor(CommandsMixin):
         else:
             self._tasks.spawn(self.disconnect(True))
 
-    def _on_frame(self, transport: PeerTransport, frame: str | bytes) -> None:
-        """Part A §7.3: runtime scope → ``runtime_message``; application scope or no envelope → ``message``."""
+    def _on_message(self, transport: PeerTransport, received: Received) -> None:
+        """Part A §7.3, whatever the wire version: the model's messages (and refusals, and frames without an
+        envelope) → ``message``, the runtime's → ``runtime_message``, with the payload the JS SDK would give;
+        a refusal also → ``error``. Acknowledgements and publish answers raise no event."""
         if transport is not self._transport:
             return
-        envelope = decode_frame(frame)
-        self._emit("runtime_message" if envelope.scope == "runtime" else "message", envelope.payload)
-        refusal = refusal_error(envelope)
-        if refusal is not None:
-            self._report(refusal)  # a refusal must reach the caller, not only the message log
+        message = received.message
+        event = event_payload(message)
+        if event is not None:
+            self._emit(event[0], received.payload if received.payload is not None else event[1])
+        if isinstance(message, Refusal):
+            self._report(refusal_error(message))  # a refusal must reach the caller, not only the message log
+
+    def _on_bad_frame(self, transport: PeerTransport, channel: Channel, error: WireError) -> None:
+        """A frame the runtime sent that this client cannot decode: reported, and the session goes on."""
+        if transport is self._transport:
+            text = f"Could not read a frame from the runtime on {channel}: {error.message}"
+            self._report(ReactorError(error.code, text, recoverable=True))
 
     def _on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None:
         if transport is not self._transport:

@@ -9,6 +9,7 @@ smoothed round-trip time (the data channel shares the ICE path, and its pings ar
 ``candidate_type`` from the nominated ICE pair; the bitrates from the transport's byte counters between
 two samples; and ``available_outgoing_bitrate`` stays None (aiortc does not estimate it).
 
+``protocol`` says which wire version the data channels speak (``v0`` JSON, ``v1`` protobuf; not in the JS SDK).
 ``connection_timings`` has the JS SDK's three (Part A §9) plus ``first_frame_ms``, the time from
 ``connect()`` to the first complete frame of the main video: what a user waits before seeing anything.
 """
@@ -57,6 +58,7 @@ class ConnectionStats:
     inbound_bitrate: float | None = None  # bits/s received on the transport since the last sample
     outbound_bitrate: float | None = None  # bits/s sent on the transport since the last sample
     connection_timings: ConnectionTimings | None = None
+    protocol: str | None = None  # the data channels' wire version: "v0" (JSON) or "v1" (protobuf)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +103,7 @@ class StatsSampler:
             inbound_bitrate=inbound,
             outbound_bitrate=outbound,
             connection_timings=_with_first_frame(timings, transport, feed),
+            protocol=transport.codec.version,
         )
         return stats, bytes_received
 

@@ -1,5 +1,9 @@
 """The aiortc side of a connection: peer connection, data channels, ping, track mapping (Part A §6-§7).
 
+Frames go through the transport's :class:`~reactor_web.protocol.codec.Codec` (v0 JSON or v1 protobuf): the
+transport sends and receives the message vocabulary, matches answers to requests by ``request_id`` (a bounded
+wait, then ``TimeoutError``) and hands every decoded message to the Reactor.
+
 One :class:`PeerTransport` lives for one peer connection; a reconnect builds a new one. It owns the
 peer connection, the ping task, the received-track feeds and the views it sends published media from,
 and :meth:`PeerTransport.close` ends them all. It never holds a caller's track: a sender gets its own
@@ -10,11 +14,13 @@ caller's. It reports to its owner (the Reactor) through the :class:`TransportLis
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import Any, Protocol
 
 from aiortc import RTCConfiguration, RTCDataChannel, RTCRtpTransceiver, RTCSessionDescription
@@ -33,15 +39,26 @@ from reactor_web._encoded import RelayMode, SwitchedTrack, relay_mode
 from reactor_web._media import EncodedHub, FrameHub
 from reactor_web.client.tracks import ReceivedTrack, TrackFeed
 from reactor_web.protocol.capabilities import TrackSpec
+from reactor_web.protocol.codec import Codec, Encoded, WireError
+from reactor_web.protocol.codec_v0 import V0
 from reactor_web.protocol.constants import (
     CONTROL_CHANNEL_LABEL,
     DATA_CHANNEL_LABEL,
     DEFAULT_MAX_MESSAGE_SIZE,
     PING_INTERVAL_S,
 )
-from reactor_web.protocol.control import ControlEvent, control_notification, control_request
-from reactor_web.protocol.envelope import encode_envelope
-from reactor_web.protocol.json_safe import JsonInputError, loads
+from reactor_web.protocol.messages import (
+    Channel,
+    ClientMessage,
+    Opaque,
+    Ping,
+    PublishTrack,
+    Received,
+    Refusal,
+    ServerMessage,
+    TrackVerb,
+    TrackVerbName,
+)
 from reactor_web.protocol.schemas import IceServer, track_mapping_entry
 
 logger = logging.getLogger(__name__)
@@ -62,11 +79,18 @@ class TransportListener(Protocol):
     def on_connection_lost(self, transport: PeerTransport, state: str) -> None:
         """The peer connection went ``disconnected``, ``closed`` or ``failed`` (``state``)."""
 
-    def on_frame(self, transport: PeerTransport, frame: str | bytes) -> None:
-        """A frame arrived on the data channel."""
+    def on_message(self, transport: PeerTransport, received: Received) -> None:
+        """A decoded runtime → client message, answers included (a correlated refusal names its command)."""
 
     def on_track(self, transport: PeerTransport, name: str, track: ReceivedTrack) -> None:
         """A track was received, named as the capabilities name it (Part A §6.5)."""
+
+    def on_bad_frame(self, transport: PeerTransport, channel: Channel, error: WireError) -> None:
+        """A frame the codec could not decode arrived on ``channel``; the connection goes on."""
+
+
+class ConnectionClosed(ConnectionError):
+    """The transport closed while a request waited for its answer."""
 
 
 class Published(SwitchedTrack):
@@ -98,10 +122,13 @@ class PeerTransport:
         control: bool,
         peer_options: PeerOptions | None = None,
         reoffer: bool = False,
+        codec: Codec = V0,
     ) -> None:
         """``reoffer``: this peer connection replaces an earlier one of the same runtime connection (a
-        reconnect), which may still hold claims on published tracks."""
+        reconnect), which may still hold claims on published tracks. ``codec``: the wire version spoken on
+        both channels from the first frame on (the runtime sniffs it, Part C §C.2)."""
         self.tracks = tracks
+        self.codec = codec
         self._listener = listener
         config = RTCConfiguration(iceServers=rtc_ice_servers(ice_servers))
         self.pc = create_peer_connection(config, peer_options or PeerOptions())
@@ -129,8 +156,9 @@ class PeerTransport:
         self._request_ids = itertools.count(1)
         # Names whose claim an earlier peer connection of the same runtime connection may still hold.
         self._stale_claims: set[str] = {t.name for t in tracks if t.direction == "sendonly"} if reoffer else set()
-        # Keyed by str(request_id): reactor-runtime 3.10 echoes the id as a string.
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        # Keyed by str(request_id): reactor-runtime 3.10 echoes the id as a string. Each holds what it asked
+        # (a command's name, a method), to name it in a refusal that only carries the id.
+        self._pending: dict[str, tuple[asyncio.Future[Any], str]] = {}
 
         self.pc.on("connectionstatechange", guarded(self._on_connection_state))
         self.pc.on("track", guarded(self._on_track))
@@ -168,10 +196,46 @@ class PeerTransport:
         size = int(match.group(1)) if match else _SDP_DEFAULT_MAX_MESSAGE_SIZE
         return DEFAULT_MAX_MESSAGE_SIZE if size == 0 else min(size, DEFAULT_MAX_MESSAGE_SIZE)
 
-    def send(self, frame: str) -> None:
-        if self.data.readyState != "open":
-            raise RuntimeError(f"data channel is {self.data.readyState}")
-        self.data.send(frame)
+    def encode(self, message: ClientMessage, request_id: str = "") -> Encoded | None:
+        """``message`` in this transport's codec; raises :class:`WireError` (``ENCODE_FAILED``: a value the wire
+        cannot carry; ``MESSAGE_TOO_LARGE``: over :attr:`max_message_size`) before anything is sent."""
+        encoded = self.codec.encode(message, request_id)
+        if encoded is not None and encoded.size > self.max_message_size:
+            limit = self.max_message_size
+            raise WireError("MESSAGE_TOO_LARGE", f"{encoded.size} bytes exceeds the {limit}-byte limit")
+        return encoded
+
+    def send(self, encoded: Encoded) -> None:
+        """Send an encoded frame on its channel; raises RuntimeError when that channel is not open."""
+        channel = self.data if encoded.channel == "data" else self.control
+        if channel is None or channel.readyState != "open":
+            state = "missing" if channel is None else channel.readyState
+            raise RuntimeError(f"{encoded.channel} channel is {state}")
+        channel.send(encoded.payload)
+
+    def next_request_id(self) -> str:
+        """A fresh request id (digits: v0 writes them as integers; unique on this transport)."""
+        return str(next(self._request_ids))
+
+    async def request(
+        self, message: ClientMessage, what: str, timeout_s: float, *, request_id: str | None = None
+    ) -> ServerMessage:
+        """Send ``message`` as a request and return its answer: a reply, an ``Ack``, a grant, or a
+        :class:`Refusal` naming ``what`` (a command's answer also reaches the listener; a control request's only
+        its requester). Raises :class:`WireError` when it cannot be encoded, RuntimeError when its channel is not
+        open, TimeoutError when no answer comes within ``timeout_s`` seconds, :class:`ConnectionClosed` when the
+        transport closes first."""
+        request_id = request_id or self.next_request_id()
+        encoded = self.encode(message, request_id)
+        if encoded is None:
+            raise WireError("ENCODE_FAILED", f"{what}: this wire version has no frame for it")
+        future: asyncio.Future[ServerMessage] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = (future, what)
+        try:
+            self.send(encoded)
+            return await asyncio.wait_for(future, timeout_s)
+        finally:
+            self._pending.pop(request_id, None)
 
     async def publish(self, name: str, source: FrameHub, encoded: EncodedHub | None = None) -> None:
         """Send a view of ``source`` on the named sendonly transceiver (no renegotiation); on 3.x also claim
@@ -206,7 +270,9 @@ class PeerTransport:
             self._stale_claims.discard(name)
             self._notify("unpublish_track", name)
         try:
-            await self._request("publish_track", {"name": name})
+            answer = await self.request(PublishTrack(name), "publish_track", CONTROL_REQUEST_TIMEOUT_S)
+            if isinstance(answer, Refusal):
+                raise RuntimeError(f"{answer.code}: {answer.message}".rstrip(": "))
         except TimeoutError:
             # reactor-runtime 3.10 feeds inbound media to the model whether or not the claim is answered
             # (docs/interop-notes.md): an unanswered claim is no reason to stop sending.
@@ -243,8 +309,9 @@ class PeerTransport:
         self._closed = True
         self.ready = False
         self._stop_ping()
-        for future in self._pending.values():
-            future.cancel()
+        for future, _what in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionClosed("the connection closed before the answer came"))
         self._pending.clear()
         for name, view in self.published.items():
             self.transceivers[name].sender.replaceTrack(None)
@@ -325,57 +392,57 @@ class PeerTransport:
         self._listener.on_ready(self)
 
     def _on_data_message(self, message: str | bytes) -> None:
-        if not self._closed:
-            self._listener.on_frame(self, message)
+        self._receive("data", message)
+
+    def _on_control_message(self, message: str | bytes) -> None:
+        self._receive("control", message)
+
+    def _receive(self, channel: Channel, frame: str | bytes) -> None:
+        """Decode a frame, hand it to the listener, then settle the request it answers (if one waits)."""
+        if self._closed:
+            return
+        try:
+            received = self.codec.decode_server(frame, channel, max_bytes=DEFAULT_MAX_MESSAGE_SIZE)
+        except WireError as exc:
+            logger.warning("%s channel: %s: %s", channel, exc.code, exc.message)
+            self._listener.on_bad_frame(self, channel, exc)
+            return
+        if isinstance(received.message, Opaque) and channel == "control":
+            logger.debug("control channel: %r", received.message.value)
+            return
+        pending = self._pending.pop(received.request_id, None) if received.request_id else None
+        if pending is not None and isinstance(received.message, Refusal):
+            received = replace(received, message=replace(received.message, command=pending[1]))
+        elif received.request_id and pending is None:
+            # A second answer to one id, or one to an id never sent (or already given up on).
+            logger.warning("%s channel: an answer to request %r, which nothing waits for", channel, received.request_id)
+        if pending is None or channel == "data":
+            # A command's answer is also the model's message (or refusal) for everyone listening; a control
+            # request's answer (a publish claim) is its requester's alone, who reports what it means.
+            self._listener.on_message(self, received)
+        if pending is not None and not pending[0].done():
+            pending[0].set_result(received.message)
 
     # -- ping and control ----------------------------------------------------------------------------
 
     async def _ping(self) -> None:
-        """Runtime ``ping`` every 5 s while the channel is open, first one 5 s after open (Part A §7.2)."""
-        frame = encode_envelope("runtime", "ping", {})
-        while True:
+        """Runtime ``ping`` every 5 s while the channel is open, first one 5 s after open (Part A §7.2; in v1 on
+        ``control``)."""
+        frame = self.codec.encode(Ping())
+        while frame is not None:
             await asyncio.sleep(PING_INTERVAL_S)
-            if self.data.readyState == "open":
-                self.data.send(frame)
+            with contextlib.suppress(RuntimeError):  # a channel closing: the close handler stops the ping
+                self.send(frame)
 
     def _stop_ping(self) -> None:
         if self._ping_task is not None:
             self._ping_task.cancel()
             self._ping_task = None
 
-    def _notify(self, event: ControlEvent, name: str) -> None:
-        if self.control is not None and self.control.readyState == "open":
-            self.control.send(control_notification(event, name))
-
-    async def _request(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
-        """A control request; returns the response's ``data`` or raises with the runtime's error."""
+    def _notify(self, verb: TrackVerbName, name: str) -> None:
+        """A track verb on ``control`` (when there is one and it is open); never raises."""
         if self.control is None or self.control.readyState != "open":
-            raise RuntimeError("control channel is not open")
-        request_id = next(self._request_ids)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[str(request_id)] = future
-        try:
-            self.control.send(control_request(method, request_id, data))
-            response = await asyncio.wait_for(future, CONTROL_REQUEST_TIMEOUT_S)
-        finally:
-            self._pending.pop(str(request_id), None)
-        error = response.get("error")
-        if isinstance(error, dict):
-            raise RuntimeError(f"{error.get('code', 'ERROR')}: {error.get('message', '')}".rstrip(": "))
-        data_out = response.get("data")
-        return data_out if isinstance(data_out, dict) else {}
-
-    def _on_control_message(self, message: str | bytes) -> None:
-        try:
-            frame = loads(message, max_bytes=DEFAULT_MAX_MESSAGE_SIZE, what="control frame")
-        except JsonInputError as exc:
-            logger.warning("control channel: %s: %s", exc.code, exc.message)
             return
-        if not isinstance(frame, dict):
-            return
-        if frame.get("type") == "response":
-            future = self._pending.get(str(frame.get("request_id")))
-            if future is not None and not future.done():
-                future.set_result(frame)
-        else:
-            logger.debug("control channel: %s", frame)
+        frame = self.codec.encode(TrackVerb(verb, name))
+        if frame is not None:
+            self.send(frame)

@@ -10,6 +10,7 @@ from reactor_web.protocol.checks import check_http_url, check_ice_urls, check_se
 from reactor_web.protocol.schemas import IceServer
 
 _FLOWS = ("auto", "flat", "connections")
+_WIRES = ("auto", "v0")
 
 
 def validate_reactor_arguments(
@@ -22,6 +23,7 @@ def validate_reactor_arguments(
     http_timeout_s: object,
     ready_timeout_s: object,
     peer_options: Any,
+    wire: object = "auto",
 ) -> None:
     """Raise ``ValueError`` naming the first argument of ``Reactor(...)`` that cannot work."""
     if not isinstance(model_name, str) or not model_name.strip():
@@ -35,6 +37,8 @@ def validate_reactor_arguments(
             check_ice_urls(f"ice_servers[{i}]", server.urls)
     if signalling not in _FLOWS:
         raise ValueError(f"signalling must be one of {', '.join(_FLOWS)}, not {signalling!r}")
+    if wire not in _WIRES:
+        raise ValueError(f"wire must be one of {', '.join(_WIRES)}, not {wire!r}")
     if peer_timeout_s is not None:
         check_seconds("peer_timeout_s", peer_timeout_s)
     check_seconds("http_timeout_s", http_timeout_s)

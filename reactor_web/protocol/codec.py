@@ -3,7 +3,7 @@
 The client, the runtime and the relay above them hold a codec and never look at the version: v0
 (:mod:`~reactor_web.protocol.codec_v0`, the JSON of Part A §7 and Part B §B.2) or v1
 (:mod:`~reactor_web.protocol.codec_v1`, the protobuf of Part C). :func:`sniff` tells a frame's version as
-reactor-runtime does (Part C §C.2).
+reactor-runtime does (Part C §C.2); :func:`reactor_web.protocol.codecs.codec_for` gives a version's codec.
 """
 
 from __future__ import annotations
@@ -72,11 +72,3 @@ def sniff(frame: str | bytes) -> WireVersion:
     if isinstance(frame, str):
         return "v0"
     return "v0" if frame.lstrip()[:1] in (b"{", b"[") else "v1"
-
-
-def codec_for(version: WireVersion) -> Codec:
-    """The codec of ``version`` (codecs hold no state: one instance each is shared)."""
-    from reactor_web.protocol.codec_v0 import V0
-    from reactor_web.protocol.codec_v1 import V1
-
-    return V1 if version == "v1" else V0

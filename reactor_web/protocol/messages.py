@@ -272,10 +272,13 @@ class Received:
     payload: Any = field(default=None, compare=False)
 
 
-def event_payload(message: ServerMessage) -> tuple[Literal["message", "runtime_message"], Any] | None:
+def event_payload(
+    message: ServerMessage | ClientMessage,
+) -> tuple[Literal["message", "runtime_message"], Any] | None:
     """The client event a runtime → client message raises and what it carries, the same whatever the wire
     version: ``message`` for the model's messages (and its refusals), ``runtime_message`` for the runtime's,
-    each ``{"type": <the v0 type>, "data": ...}``; None for an acknowledgement and a publish answer."""
+    each ``{"type": <the v0 type>, "data": ...}``; None for an acknowledgement, a publish answer and a client
+    message."""
     if isinstance(message, ModelMessage):
         return "message", {"type": message.type, "data": message.data}
     if isinstance(message, Refusal):

@@ -14,6 +14,7 @@ Disconnect click is never stuck behind a Connect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -431,11 +432,13 @@ class TabSession:
         return await self.reactor.upload_file(content, name=name, mime_type=mime_type)
 
     async def send_command(self, command: str, data: Any = None) -> None:
-        """Send a command; the model's refusal of it arrives later in ``refusals[command]``. Raises
-        ReactorError when the client refuses it first (not ready, not declared, schema, size)."""
+        """Send a command; the model's refusal of it lands in ``refusals[command]`` (on v1 as its answer, on v0
+        when it comes). Raises ReactorError when the client refuses it first (not ready, not declared, schema,
+        size) or no answer comes."""
         self.clear_refusals(command)
         self._last_command = command
-        await self.reactor.send_command(command, data)
+        with contextlib.suppress(RefusalError):  # filed under refusals[command] by the error event
+            await self.reactor.send_command(command, data)
 
     async def screenshot(self, track: str) -> bytes:
         """The model's current frame of video output ``track`` as PNG bytes; raises ReactorError ``NO_FRAME``."""

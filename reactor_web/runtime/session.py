@@ -27,6 +27,7 @@ import functools
 import itertools
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -39,6 +40,7 @@ from av.frame import Frame
 from reactor_web._aiortc import create_peer_connection, guarded, rtc_ice_servers
 from reactor_web._media import drain
 from reactor_web.protocol.capabilities import Capabilities, ProtocolError
+from reactor_web.protocol.codec import Codec
 from reactor_web.protocol.constants import (
     CONTROL_CHANNEL_LABEL,
     DATA_CHANNEL_LABEL,
@@ -46,9 +48,9 @@ from reactor_web.protocol.constants import (
     MICROPHONE_TRACK,
     WEBCAM_TRACK,
 )
-from reactor_web.protocol.envelope import encode_envelope
+from reactor_web.protocol.messages import Channel, ModelMessage, ServerMessage, SessionEnded
 from reactor_web.protocol.schemas import parse_sdp_offer
-from reactor_web.runtime.channels import ChannelHandler, flush, send_text
+from reactor_web.runtime.channels import ChannelHandler, flush, send_message
 from reactor_web.runtime.config import RuntimeConfig
 from reactor_web.runtime.model import EDGES_VIDEO_TRACK, DemoModel
 from reactor_web.runtime.tracks import FrameClock, ModelAudioTrack, ModelVideoTrack, OutboundTrack, RenderedFrame
@@ -81,7 +83,8 @@ class Upload:
 
 @dataclass
 class Connection:
-    """A connection slot; ``registered`` ones (Part B connections flow) start their outbound tracks paused."""
+    """A connection slot; ``registered`` ones (Part B connections flow) start their outbound tracks paused and
+    speak the wire version of their first frame (``codec``, None until then; the flat flow's speak v0)."""
 
     cid: int
     registered: bool
@@ -90,8 +93,17 @@ class Connection:
     error: SignallingError | None = None
     outbound: dict[str, OutboundTrack] = field(default_factory=dict)
     data_channels: list[RTCDataChannel] = field(default_factory=list)
+    control_channels: list[RTCDataChannel] = field(default_factory=list)
+    codec: Codec | None = None
+    #: The latest v1 request ids it used (a repeat is refused; ``channels.REMEMBERED_REQUEST_IDS``).
+    request_ids: OrderedDict[str, None] = field(default_factory=OrderedDict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def channel(self, label: Channel) -> RTCDataChannel | None:
+        """The newest open channel labelled ``label``, or None."""
+        channels = self.data_channels if label == "data" else self.control_channels
+        return next((c for c in reversed(channels) if c.readyState == "open"), None)
 
 
 class SessionListener(Protocol):
@@ -285,7 +297,7 @@ class RuntimeSession:
                 heard = _heard(message.data)
                 if heard != last or not hearing:
                     last = heard
-                    self.broadcast(encode_envelope("application", message.type, message.data))
+                    self.broadcast(ModelMessage(message.type, message.data))
                 if not hearing:
                     return
         finally:
@@ -297,15 +309,15 @@ class RuntimeSession:
         def on_datachannel(channel: RTCDataChannel) -> None:
             if conn.pc is not pc:
                 return
-            if channel.label == DATA_CHANNEL_LABEL:
-                conn.data_channels.append(channel)
-                self.alive()
-                channel.on(
-                    "close", lambda: conn.data_channels.remove(channel) if channel in conn.data_channels else None
-                )
-                channel.on("message", guarded(lambda m: self._channels.on_data(conn, channel, m), "data frame"))
-            elif channel.label == CONTROL_CHANNEL_LABEL:
-                channel.on("message", guarded(lambda m: self._channels.on_control(conn, channel, m), "control frame"))
+            if channel.label in (DATA_CHANNEL_LABEL, CONTROL_CHANNEL_LABEL):
+                label: Channel = "data" if channel.label == DATA_CHANNEL_LABEL else "control"
+                channels = conn.data_channels if label == "data" else conn.control_channels
+                channels.append(channel)
+                if label == "data":
+                    self.alive()
+                channel.on("close", lambda: channels.remove(channel) if channel in channels else None)
+                handle = self._channels.on_frame
+                channel.on("message", guarded(lambda m: handle(conn, channel, label, m), f"{label} frame"))
             else:
                 log.info("session %s: ignoring data channel %r", self.id, channel.label)
 
@@ -326,11 +338,10 @@ class RuntimeSession:
 
     # --------------------------------------------------------------- messages
 
-    def broadcast(self, text: str) -> None:
-        """Send a frame on every open ``data`` channel of the session."""
+    def broadcast(self, message: ServerMessage) -> None:
+        """Send ``message`` to every connection of the session, each in its own wire version."""
         for conn in self.connections.values():
-            for channel in conn.data_channels:
-                send_text(channel, text)
+            send_message(conn, message)
 
     def release_publisher(self, conn: Connection, name: str) -> None:
         """``conn`` stops publishing ``name`` (unpublished, or its peer connection went away): if it held the
@@ -383,8 +394,8 @@ class RuntimeSession:
         self.closed = True
         self._listener.on_session_closed(self)  # unregister first: a client told "sessionEnded" must not still find it
         log.info("session %s stopped: %s", self.id, reason)
-        self.broadcast(encode_envelope("runtime", "sessionEnded", {"reason": reason}))
-        await flush([c for conn in self.connections.values() for c in conn.data_channels])
+        self.broadcast(SessionEnded(reason))
+        await flush([c for conn in self.connections.values() for c in (*conn.data_channels, *conn.control_channels)])
         for conn in list(self.connections.values()):
             await self._reset_connection(conn)
         self.connections.clear()
@@ -415,6 +426,9 @@ class RuntimeSession:
             track.stop()
         conn.outbound.clear()
         conn.data_channels.clear()
+        conn.control_channels.clear()
+        conn.codec = None  # a new peer connection says again which version it speaks
+        conn.request_ids.clear()
         for name in [n for n, cid in self.publishers.items() if cid == conn.cid]:
             self.release_publisher(conn, name)
         if pc is not None:

@@ -52,6 +52,7 @@ GPU_LEG: tuple[tuple[str, str, Formatter], ...] = (
     ("inbound_bitrate", "Inbound", _bitrate),
     ("outbound_bitrate", "Outbound", _bitrate),
     ("available_outgoing_bitrate", "Available outgoing", _bitrate),
+    ("protocol", "Wire protocol", str),
 )
 #: Where the latest connect's time went (``ReactorState.connect_breakdown``): the stages from the click to the
 #: first frame shown add up to their total; the state update's path runs beside them.

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from reflex.testing import AppHarness
 
-from reactor_web.protocol.envelope import encode_envelope
+from reactor_web.protocol.messages import ModelMessage, Received, Refusal
 from reactor_web.relay.tab import TabSession
 from tests.e2e.tab_lookup import page_token, tab_of
 from tests.e2e.test_controls_uploads_stats import connect_to_scene, slider_to, solid_png
@@ -148,10 +148,16 @@ def model_says(page: Page, dashboard: AppHarness, message: dict) -> None:
     tab = page_tab(page)
     loop = dashboard.backend.servers[0].get_loop()
 
-    async def deliver() -> None:  # an `error` frame on the data channel, through the client's own handling
+    async def deliver() -> None:  # a decoded frame on the data channel, through the client's own handling
         transport = tab.reactor._transport
         assert transport is not None
-        transport._listener.on_frame(transport, encode_envelope("application", message["type"], message["data"]))
+        data = message["data"]
+        decoded = (
+            Refusal(data["code"], data["message"], data.get("command"), "application")
+            if message["type"] == "error"
+            else ModelMessage(message["type"], data)
+        )
+        transport._listener.on_message(transport, Received(decoded))
 
     asyncio.run_coroutine_threadsafe(deliver(), loop).result(timeout=10)
 

@@ -159,7 +159,8 @@ async def test_the_client_refuses_what_would_be_lost(runtime: httpx.AsyncClient)
             await reactor.send_command("set_prompt", {"text": "x" * 1_000_000})
         assert too_long.value.code == "INVALID_COMMAND" and "text" in too_long.value.message
         with pytest.raises(ReactorError) as too_large:
-            await reactor.send_command("note", {"blob": "x" * 1_000_000}, scope="runtime")
+            ref = {"upload_id": "x" * 1_000_000, "name": "a.png", "mime_type": "image/png", "size": 1}
+            await reactor.send_command("fileUploaded", ref, scope="runtime")  # a frame both wire versions carry
         assert too_large.value.code == "MESSAGE_TOO_LARGE" and "bytes" in too_large.value.message
         with pytest.raises(ReactorError) as unknown:
             await reactor.send_command("fly_away", {})

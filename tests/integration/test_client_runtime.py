@@ -97,15 +97,21 @@ async def test_published_colour_reaches_the_output_and_invert_inverts_it(runtime
         await reactor.aclose()
 
 
-async def test_ping_pong_and_runtime_scope(runtime_url: str) -> None:
-    reactor, recorder = await connected(runtime_url)
+@pytest.mark.parametrize("wire", ["auto", "v0"])
+async def test_ping_pong_and_runtime_scope(runtime_url: str, wire: str) -> None:
+    reactor, recorder = await connected(runtime_url, wire=wire)
     try:
+        assert reactor.wire_version == ("v1" if wire == "auto" else "v0")
         await reactor.send_command("ping")
         pong = (await recorder.wait("message", lambda m: m.get("type") == "pong"))[0]
         assert isinstance(pong["data"]["frame"], int)
-        await reactor.send_command("requestCapabilities", {}, scope="runtime")
-        caps = (await recorder.wait("runtime_message", lambda m: m.get("type") == "modelCapabilities"))[0]
-        assert {c["name"] for c in caps["data"]["commands"]} >= {"set_brightness", "set_effect", "ping"}
+        await reactor.send_command("requestSchema", {}, scope="runtime")
+        schema = (await recorder.wait("runtime_message", lambda m: m.get("type") == "modelSchema"))[0]
+        assert {"/events/set_brightness", "/events/ping"} <= set(schema["data"]["paths"])
+        if wire == "v0":  # the deprecated flat capabilities: v0 only
+            await reactor.send_command("requestCapabilities", {}, scope="runtime")
+            caps = (await recorder.wait("runtime_message", lambda m: m.get("type") == "modelCapabilities"))[0]
+            assert {c["name"] for c in caps["data"]["commands"]} >= {"set_brightness", "set_effect", "ping"}
     finally:
         await reactor.aclose()
 

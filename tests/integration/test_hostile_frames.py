@@ -185,9 +185,19 @@ async def test_the_client_survives_hostile_frames_from_the_runtime(
         await reactor.send_command("ping", {})
         await recorder.wait("message", lambda m: isinstance(m, dict) and m.get("type") == "pong", since=since)
         assert reactor.status == "ready"
-        # The deep frame reached the caller as what it was (raw text, as the JS SDK keeps what JSON.parse
-        # refuses), not as a crash.
-        assert any(args[0] == DEEP for args in recorder.args("message"))
+        if flow == "flat":
+            # v0: the deep frame reached the caller as what it was (raw text, as the JS SDK keeps what JSON.parse
+            # refuses), not as a crash.
+            assert any(args[0] == DEEP for args in recorder.args("message"))
+        else:
+            # v1: every one of them (text, or binary that is not protobuf) is a DECODE_FAILED error event.
+            sent = len(targets) * (len(HOSTILE) + 2)
+
+            def decode_errors() -> list[Any]:
+                return [e for (e,) in recorder.args("error") if e.code == "DECODE_FAILED"]
+
+            await recorder.wait("error", lambda _e: len(decode_errors()) >= sent)
+            assert len(decode_errors()) == sent and all(e.recoverable for e in decode_errors())
     finally:
         await reactor.aclose()
 

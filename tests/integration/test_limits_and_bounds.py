@@ -19,7 +19,7 @@ from client_helpers import Recorder, connected
 from test_relay_peer import page_offer
 
 from reactor_web._aiortc import pin_process_host_addresses
-from reactor_web.client import Reactor, ReactorError
+from reactor_web.client import Reactor, ReactorError, RefusalError
 from reactor_web.jitter import MarkerBitJitterBuffer
 from reactor_web.protocol.constants import MAX_MESSAGE_SIZE
 from reactor_web.relay.peer import BrowserPeer
@@ -39,7 +39,8 @@ def runtime_errors(recorder: Recorder, since: int = 0) -> list[Any]:
 
 
 async def test_a_command_over_the_advertised_limit_is_refused_before_sending(runtime_url: str) -> None:
-    reactor, recorder = await connected(runtime_url)
+    # v0: a runtime message of the caller's own (``note``) has no v1 frame; v1's sizes: test_wire_v1.py.
+    reactor, recorder = await connected(runtime_url, wire="v0")
     try:
         since = len(recorder.events)
         with pytest.raises(ReactorError) as refused:
@@ -77,7 +78,9 @@ async def test_a_model_refusal_names_the_refused_command(runtime_url: str) -> No
     try:
         since = len(recorder.events)
         ref = await reactor.upload_file(PNG_THAT_IS_TEXT, name="corrupt.png")
-        await reactor.send_command("set_image", {"image": ref})
+        with pytest.raises(RefusalError) as raised:  # v1: the refusal answers the command
+            await reactor.send_command("set_image", {"image": ref})
+        assert raised.value.code == "INVALID_IMAGE" and raised.value.command == "set_image"
         (error,) = await recorder.wait("error", lambda e: e.code == "INVALID_IMAGE", since=since)
         assert error.command == "set_image" and error.to_dict()["command"] == "set_image"
         assert error.component == "gpu" and error.recoverable

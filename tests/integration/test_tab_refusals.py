@@ -13,7 +13,7 @@ from PIL import Image
 from test_relay_peer import Page
 
 from reactor_web.protocol.constants import Scope
-from reactor_web.protocol.envelope import encode_envelope
+from reactor_web.protocol.messages import Received, Refusal
 from reactor_web.relay.tab import RELAY_RELEASED, TabSession, TabSettings
 from reactor_web.runtime import RuntimeConfig, serve_runtime
 
@@ -46,10 +46,12 @@ class Seen:
 
 
 def model_sends(tab: TabSession, scope: Scope, error: dict[str, Any]) -> None:
-    """An ``error`` frame on the session's data channel, through the client's own frame handling."""
+    """An uncorrelated refusal on the session's data channel, as the transport hands a decoded one to the client
+    (whatever the wire version: a v1 refusal that answers a command is test_refusals_and_confirmed_state...)."""
     transport = tab.reactor._transport
     assert transport is not None
-    transport._listener.on_frame(transport, encode_envelope(scope, "error", error))
+    refusal = Refusal(error["code"], error["message"], error.get("command"), scope)
+    transport._listener.on_message(transport, Received(refusal))
 
 
 def png(rgb: tuple[int, int, int]) -> bytes:

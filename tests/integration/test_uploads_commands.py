@@ -14,7 +14,7 @@ from PIL import Image
 from runtime_peer import RuntimePeer, is_msg
 
 from reactor_web import FileRef
-from reactor_web.client import ErrorCode, ReactorError
+from reactor_web.client import ErrorCode, ReactorError, RefusalError
 from reactor_web.protocol.envelope import encode_envelope
 from reactor_web.runtime.config import RuntimeConfig
 from reactor_web.runtime.serve import serve_runtime
@@ -97,7 +97,9 @@ async def test_bad_image_bytes_get_an_error_message_and_streaming_goes_on(runtim
     reactor, recorder = await connected(runtime_url)
     try:
         ref = await reactor.upload_file(b"this is not a picture", name="fake.png")
-        await reactor.send_command("set_image", {"image": ref})
+        with pytest.raises(RefusalError) as raised:  # v1: the refusal answers the command
+            await reactor.send_command("set_image", {"image": ref})
+        assert raised.value.code == "INVALID_IMAGE"
         error = await recorder.wait("message", lambda m: m.get("type") == "error")
         assert error[0]["data"]["code"] == "INVALID_IMAGE" and "fake.png" in error[0]["data"]["message"]
         for _ in range(5):

@@ -148,13 +148,14 @@ async def test_connections_flow_control_channel_publish_and_reconnect(
     server.routes[("POST", f"{T}/connections")] = reply(201, {"connection_id": CONNECTION_ID, "track_map": {}})
     server.routes[("POST", f"{CONN}/ice_candidates")] = reply(202, {})
     server.answering(f"{CONN}/sdp_params")
-    reactor = server.reactor(local=True)
+    # The v0 JSON bytes of the control channel (Part B §B.2); the v1 ones: tests/unit/test_client_v1.py.
+    reactor = server.reactor(local=True, wire="v0")
     statuses: list[str] = []
     reactor.on("status_changed", statuses.append)
     await reactor.connect()
     await until(reactor, "ready")
     try:
-        assert reactor.signalling == "connections"
+        assert reactor.signalling == "connections" and reactor.wire_version == "v0"
         paths = [(r.method, r.url.path) for r in server.requests]
         assert paths == [
             ("POST", "/start_session"),
