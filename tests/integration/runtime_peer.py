@@ -183,7 +183,11 @@ class RuntimePeer:
         if self.use_control:
             self.control = pc.createDataChannel("control")
             self.control.on("open", control_opened.set)
-            self.control.on("message", lambda m: asyncio.ensure_future(self.control_messages.put(json.loads(m))))
+            # v0 frames decoded; v1 (binary) ones kept as bytes for the test to decode.
+            self.control.on(
+                "message",
+                lambda m: asyncio.ensure_future(self.control_messages.put(json.loads(m) if isinstance(m, str) else m)),
+            )
         tracks = [TrackSpec.parse(t) for t in self.session["capabilities"]["tracks"]]
         transceivers: dict[str, RTCRtpTransceiver] = {}
         for spec in tracks:
