@@ -16,8 +16,11 @@ It is the counterpart the interop tests run inside the *published* runtime:
 * ``microphone`` (in): the client's microphone, 48 kHz mono (the runtime resamples and
   mixes down). The model keeps its newest 160 ms and reports their RMS level (0..1 of
   full scale) and dominant frequency.
-* Commands: ``set_brightness {value: int 0..100}`` (50 = unchanged) and
-  ``ping {seq: int}`` → replies ``pong {seq, frame}`` to the sender.
+* Commands: ``set_brightness {value: int 0..100}`` (50 = unchanged; broadcasts ``brightness_changed``,
+  answers nothing: acknowledged), ``ping {seq: int}`` → replies ``pong {seq, frame}`` to the sender,
+  ``mark {label: str}`` (remembered, answers nothing: a bodyless acknowledgement in v1) and
+  ``spend_credits {amount: int}``, which this demo always refuses with
+  ``CommandError("quota_exceeded", ...)`` (a correlated refusal in v1; silent in v0).
 * Messages: ``pong`` (a command's reply), ``brightness_changed`` (broadcast) and
   ``state_update {brightness, mic_level, mic_pitch_hz}`` (broadcast every 0.5 s while a
   microphone is heard, and once more when it has been silent for 1 s).
@@ -35,6 +38,7 @@ import time
 import numpy as np
 from reactor_runtime import (
     Audio,
+    CommandError,
     InputField,
     MediaInput,
     MessageField,
@@ -153,6 +157,7 @@ class DemoApp(ReactorApp):
         self.mic_heard_at = -math.inf
         self.mic_reported_at = -math.inf
         self.mic_reporting = False
+        self.last_mark = ""
 
     @session_started
     def on_session_started(self) -> None:
@@ -170,6 +175,14 @@ class DemoApp(ReactorApp):
     @event(name="ping", description="Answer with a pong message carrying the same seq.")
     def ping(self, seq: int = InputField(0, description="Echoed back in the pong.")) -> Pong:
         return Pong(seq=seq, frame=self.frame_count)
+
+    @event(name="mark", description="Remember a label; answers nothing (acknowledged).")
+    def mark(self, label: str = InputField("", description="Any text.")) -> None:
+        self.last_mark = label
+
+    @event(name="spend_credits", description="Always refused: this demo has no credits.")
+    def spend_credits(self, amount: int = InputField(1, ge=1, description="Credits to spend.")) -> None:
+        raise CommandError("quota_exceeded", f"no credits left for {amount}")
 
     # -- the step -------------------------------------------------------------
 

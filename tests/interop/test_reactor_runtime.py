@@ -18,7 +18,7 @@ from aiortc import VideoStreamTrack
 from av import VideoFrame
 from interop_support import DEMO_MODEL_NAME, ReactorRuntimeServer
 
-from reactor_web.client import Reactor
+from reactor_web.client import Reactor, ReactorError
 from tests.integration.media_helpers import SineTrack, colourfulness, pitch_reaches
 
 WIDTH, HEIGHT = 640, 360
@@ -205,7 +205,7 @@ async def test_command_gets_its_reply_message(
     pong = await recorder.wait_for(
         lambda: next((m for m in recorder.messages if m.get("type") == "pong"), None), "the pong reply"
     )
-    assert pong["data"]["seq"] == 7  # arrives as 7.0: the runtime's v0 codec makes every number a float
+    assert pong["data"]["seq"] == 7
 
     await reactor.send_command("set_brightness", {"value": 100})
     changed = await recorder.wait_for(
@@ -213,6 +213,51 @@ async def test_command_gets_its_reply_message(
         "brightness_changed",
     )
     assert changed["data"]["value"] == 100
+
+
+async def test_v1_commands_are_answered_reply_ack_and_refusal_with_the_camera_published(
+    client: tuple[Reactor, Recorder], reactor_runtime: ReactorRuntimeServer
+) -> None:
+    """reactor-runtime 3.10 answers v1 commands as reactor-sdk 1.13 reads them; v0 withheld the refusal (issue 21)."""
+    reactor, recorder = client
+    await connect_ready(reactor, recorder, reactor_runtime)
+    assert reactor.wire_version == "v1"
+    await reactor.publish_track("webcam", SolidColourTrack((255, 0, 0)))
+    await wait_for_frame(reactor, looks_red, "the red webcam")
+
+    reply = await reactor.send_command("ping", {"seq": 7})
+    assert reply is not None and reply["type"] == "pong" and reply["data"]["seq"] == 7
+    assert isinstance(reply["data"]["seq"], int)  # the Struct's 7.0, as the model meant it
+    assert await reactor.send_command("mark", {"label": "here"}) is None  # a bodyless acknowledgement
+    with pytest.raises(ReactorError) as refused:
+        await reactor.send_command("spend_credits", {"amount": 3})
+    assert refused.value.code == "quota_exceeded" and refused.value.command == "spend_credits"
+    error = await recorder.wait_for(
+        lambda: next((e for e in recorder.errors if e.code == "quota_exceeded"), None), "the error event"
+    )
+    assert error.command == "spend_credits" and "no credits" in error.message
+    # The session goes on, the camera still published and shown.
+    assert reactor.status == "ready" and "webcam" in reactor.published_tracks
+    await wait_for_frame(reactor, looks_red, "the red webcam after the refusal")
+    stats = await recorder.wait_for(lambda: reactor.get_stats(), "a stats sample")
+    assert stats.protocol == "v1"
+
+
+async def test_v0_against_reactor_runtime_still_streams_and_replies(reactor_runtime: ReactorRuntimeServer) -> None:
+    """Reactor(wire="v0"): the legacy JSON on the connections routes; fire-and-forget commands, replies as messages."""
+    reactor = Reactor(DEMO_MODEL_NAME, api_url=reactor_runtime.url, local=True, wire="v0")
+    recorder = Recorder(reactor)
+    try:
+        await connect_ready(reactor, recorder, reactor_runtime)
+        assert reactor.wire_version == "v0"
+        await model_frame(reactor)
+        assert await reactor.send_command("ping", {"seq": 8}) is None
+        pong = await recorder.wait_for(
+            lambda: next((m for m in recorder.messages if m.get("type") == "pong"), None), "the pong message"
+        )
+        assert pong["data"]["seq"] == 8  # 8.0 on v0: the runtime's JSON went through a Struct
+    finally:
+        await reactor.aclose()
 
 
 async def test_published_webcam_shows_in_the_output(
