@@ -180,6 +180,8 @@ class TabSession:
         self._waiting_clock: asyncio.Task[None] | None = None
         #: What the model (or the runtime) refused, by what was sent: ``{command or PUBLISH_WEBCAM: "CODE: message"}``.
         self._refusals: dict[str, str] = {}
+        #: The model's latest reply to each command this tab sent: ``{command: {"type","data"} or None}``.
+        self._replies: dict[str, Any] = {}
         self._last_command: str | None = None
         self.retrier = Retrier(
             self.reactor, self.inbox, self._spawn, enabled=settings.auto_retry, policy=settings.retry_policy
@@ -206,8 +208,10 @@ class TabSession:
         # What the model confirmed or refused belongs to the session that said it.
         self.inbox.set("model_state", {})
         self._refusals.clear()
+        self._replies.clear()
         self._last_command = None
         self.inbox.set("refusals", {})
+        self.inbox.set("replies", {})
 
     def _on_model_message(self, message: Any) -> None:
         """The model's ``state_update`` is its own state: what the components show as confirmed."""
@@ -436,9 +440,14 @@ class TabSession:
         when it comes). Raises ReactorError when the client refuses it first (not ready, not declared, schema,
         size) or no answer comes."""
         self.clear_refusals(command)
+        if command in self._replies:
+            del self._replies[command]
+            self.inbox.set("replies", dict(self._replies))
         self._last_command = command
         with contextlib.suppress(RefusalError):  # filed under refusals[command] by the error event
-            await self.reactor.send_command(command, data)
+            # The reply (v1), or None: acknowledged without one (v1), or sent (v0, which has no answers).
+            self._replies[command] = await self.reactor.send_command(command, data)
+            self.inbox.set("replies", dict(self._replies))
 
     async def screenshot(self, track: str) -> bytes:
         """The model's current frame of video output ``track`` as PNG bytes; raises ReactorError ``NO_FRAME``."""

@@ -163,6 +163,11 @@ class ReactorState(rx.State):
     #: What the model refused, by what was sent: ``{command: "CODE: message"}`` (``"publish:webcam"`` for the
     #: camera). A new send of the command clears its entry; a new session starts empty.
     refusals: dict[str, str] = {}
+    #: The model's latest reply to each command this page sent, by command: ``{"type", "data"}`` (a v1 session's
+    #: correlated reply, as reactor-sdk's ``send_command`` returns it), or None once the command was acknowledged
+    #: without one (or, on a v0 session, which has no answers, sent). A new send of the command clears its entry
+    #: until the answer; a new session starts empty. Read it as ``ReactorState.replies["ping"]``.
+    replies: dict[str, Any] = {}
     #: The model's own state, from its latest ``state_update`` message (empty until it sends one).
     model_state: dict[str, Any] = {}
     #: Where the latest connect's time went, from the click to the first frame shown (``ConnectBreakdown``, ms;

@@ -83,10 +83,15 @@ async def test_refusals_and_confirmed_state_are_routed_by_command_and_end_with_t
         await tab.send_command("clear_image", {})
         fields = await seen.until(lambda f: f.get("model_state", {}).get("image") is None)
         assert fields["refusals"] == {}
+        # The answers (v1): the pong for ping, None for an acknowledged command; the refused one has none.
+        fields = await seen.until(lambda f: {"ping", "clear_image"} <= set(f.get("replies", {})))
+        assert fields["replies"]["ping"]["type"] == "pong" and fields["replies"]["clear_image"] is None
+        assert "set_image" in fields["replies"]  # the accepted (second) set_image: acknowledged
 
         tab.disconnect()
         fields = await seen.until(lambda f: f.get("status") == "disconnected" and f.get("session_id") is None)
         assert fields["model_state"] == {} and fields["refusals"] == {}  # they belonged to that session
+        assert fields["replies"] == {}
     finally:
         await tab.close()
 
