@@ -93,6 +93,11 @@ class ConnectionClosed(ConnectionError):
     """The transport closed while a request waited for its answer."""
 
 
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
 class Published(SwitchedTrack):
     """What a sendonly transceiver sends for a publication: a view of the caller's hub, or of the same
     media's encoded frames when :func:`~reactor_web._encoded.relay_mode` says the transceiver's codec takes
@@ -229,12 +234,17 @@ class PeerTransport:
         encoded = self.encode(message, request_id)
         if encoded is None:
             raise WireError("ENCODE_FAILED", f"{what}: this wire version has no frame for it")
-        future: asyncio.Future[ServerMessage] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ServerMessage] = loop.create_future()
         self._pending[request_id] = (future, what)
+        # A timer on the future rather than asyncio.wait_for, whose task machinery cost more than the whole v1
+        # codec per command (bench/command_codecs.py).
+        timer = loop.call_later(timeout_s, _expire, future)
         try:
             self.send(encoded)
-            return await asyncio.wait_for(future, timeout_s)
+            return await future
         finally:
+            timer.cancel()
             self._pending.pop(request_id, None)
 
     async def publish(self, name: str, source: FrameHub, encoded: EncodedHub | None = None) -> None:

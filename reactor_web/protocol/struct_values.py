@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from google.protobuf.struct_pb2 import ListValue, Struct, Value
+from google.protobuf.struct_pb2 import NULL_VALUE, ListValue, Struct, Value
 
 from reactor_web.protocol.codec import WireError
 from reactor_web.protocol.json_safe import MAX_JSON_DEPTH
@@ -33,61 +33,60 @@ def _refuse(what: str, parts: list[str | int], problem: str) -> WireError:
     return WireError("ENCODE_FAILED", f"{what}{where} {problem}: the v1 wire (a protobuf Struct) cannot carry it")
 
 
-def _checked_scalar(value: Any, what: str, parts: list[str | int]) -> Any:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        if abs(value) > MAX_EXACT_INT:
-            raise _refuse(what, parts, f"is an integer of {value.bit_length()} bits, beyond ±2^53 (a double rounds it)")
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _refuse(what, parts, f"is {value!r}, not a JSON number")
-        return value
-    if isinstance(value, str):
+def _fill(slot: Value, child: Any, what: str, parts: list[str | int], stack: list[Any]) -> None:
+    """Write one JSON value into ``slot``, refusing what a double or a UTF-8 string cannot hold; a container
+    is queued on ``stack`` for its own turn (so nesting costs no recursion)."""
+    if child is None:
+        slot.null_value = NULL_VALUE
+    elif isinstance(child, bool):
+        slot.bool_value = child
+    elif isinstance(child, int):
+        if abs(child) > MAX_EXACT_INT:
+            raise _refuse(what, parts, f"is an integer of {child.bit_length()} bits, beyond ±2^53 (a double rounds it)")
+        slot.number_value = child
+    elif isinstance(child, float):
+        if not math.isfinite(child):
+            raise _refuse(what, parts, f"is {child!r}, not a JSON number")
+        slot.number_value = child
+    elif isinstance(child, str):
         try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
+            slot.string_value = child
+        except UnicodeError:
             raise _refuse(what, parts, "holds a lone UTF-16 surrogate (not a Unicode character)") from None
-        return value
-    raise _refuse(what, parts, f"is a {type(value).__name__}, not a JSON value")
+    elif isinstance(child, Mapping):
+        slot.struct_value.SetInParent()
+        stack.append((child, slot.struct_value, parts))
+    elif isinstance(child, (list, tuple)):
+        slot.list_value.SetInParent()
+        stack.append((child, slot.list_value, parts))
+    else:
+        raise _refuse(what, parts, f"is a {type(child).__name__}, not a JSON value")
 
 
-def checked_json(value: Mapping[str, Any], what: str) -> dict[str, Any]:
-    """A plain copy of the JSON object ``value`` (tuples become lists) that a Struct carries exactly; raises
-    :class:`WireError` naming the first place that it cannot (see the module). Iterative: no recursion limit."""
+def to_struct(value: Mapping[str, Any], what: str) -> Struct:
+    """The JSON object ``value`` as a Struct, written in one pass that raises :class:`WireError` (naming the
+    first place) for anything a Struct cannot carry exactly (see the module); the caller sends nothing then."""
     if not isinstance(value, Mapping):
         raise WireError("ENCODE_FAILED", f"{what} is a {type(value).__name__}: the v1 wire carries a JSON object")
-    root: dict[str, Any] = {}
+    root = Struct()
     stack: list[tuple[Any, Any, list[str | int]]] = [(value, root, [])]
     while stack:
         source, target, parts = stack.pop()
         if len(parts) >= MAX_JSON_DEPTH:
             raise _refuse(what, parts, f"nests deeper than {MAX_JSON_DEPTH} levels")
-        items: Any = source.items() if isinstance(source, Mapping) else enumerate(source)
-        for key, child in items:
-            if isinstance(source, Mapping) and not isinstance(key, str):
-                raise _refuse(what, parts, f"has the key {key!r}, a {type(key).__name__}: JSON keys are strings")
-            if isinstance(key, str):
-                _checked_scalar(key, what, [*parts, key])
-            if isinstance(child, Mapping):
-                copy: Any = {}
-            elif isinstance(child, (list, tuple)):
-                copy = [None] * len(child)
-            else:
-                copy = _checked_scalar(child, what, [*parts, key])
-                target[key] = copy
-                continue
-            target[key] = copy
-            stack.append((child, copy, [*parts, key]))
+        if isinstance(source, Mapping):
+            for key, child in source.items():
+                if not isinstance(key, str):
+                    raise _refuse(what, parts, f"has the key {key!r}, a {type(key).__name__}: JSON keys are strings")
+                try:
+                    slot = target.fields[key]
+                except UnicodeError:
+                    raise _refuse(what, [*parts, key], "is a key with a lone UTF-16 surrogate") from None
+                _fill(slot, child, what, [*parts, key], stack)
+        else:
+            for index, child in enumerate(source):
+                _fill(target.values.add(), child, what, [*parts, index], stack)
     return root
-
-
-def to_struct(value: Mapping[str, Any], what: str) -> Struct:
-    """``value`` as a Struct (checked first: see :func:`checked_json`)."""
-    struct = Struct()
-    struct.update(checked_json(value, what))
-    return struct
 
 
 def _from_value(value: Value) -> Any:

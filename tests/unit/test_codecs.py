@@ -191,6 +191,8 @@ def nested(depth: int) -> dict[str, Any]:
 
 UNENCODABLE: list[tuple[Any, str]] = [
     ({"text": "a\ud800b"}, "lone UTF-16 surrogate"),
+    ({"k\udc00": 1}, "lone UTF-16 surrogate"),
+    ({"list": ["ok", {"deep": "\ud83d"}]}, "['list'][1]['deep'] holds a lone UTF-16 surrogate"),
     ({"x": math.nan}, "nan"),
     ({"x": [1, math.inf]}, "inf"),
     ({"x": -math.inf}, "-inf"),
