@@ -1,10 +1,11 @@
 """Reflex components, the equivalents of the JS SDK's ``ReactorView`` and ``WebcamStream``, plus a microphone and
 a clip recorder.
 
-The JavaScript is ``components.jsx`` beside this module, shipped in the package. ``reactor_provider`` owns
-the tab's relay peer (one per page, like the JS ``ReactorProvider``); the other components use it. Each
-component names the model tracks it uses (any the model declares, video or audio); the relay negotiates those
-and every track the model declares, and offers again when a component or a new session needs one it lacks.
+The JavaScript is in ``frontend/`` beside this module (one ES module per component, see
+``reactor_web.ui.frontend``), shipped in the package. ``reactor_provider`` owns the tab's relay peer (one per page,
+like the JS ``ReactorProvider``); the other components use it. Each component names the model tracks it uses (any
+the model declares, video or audio); the relay negotiates those and every track the model declares, and offers
+again when a component or a new session needs one it lacks.
 """
 
 from __future__ import annotations
@@ -17,23 +18,21 @@ from reflex_base.event import passthrough_event_spec
 from reflex_components_core.core.banner import has_connection_errors
 
 from reactor_web.protocol.constants import MAIN_AUDIO_TRACK, MAIN_VIDEO_TRACK, MICROPHONE_TRACK, WEBCAM_TRACK
+from reactor_web.ui.frontend import MODULES
 from reactor_web.ui.settings import settings
 from reactor_web.ui.state import ReactorState
 
-#: Reflex's shared asset: at compile time it links components.jsx into the app's assets/external/ folder,
-#: so any app that imports this module gets the JavaScript (see the README on why this form).
-_LIBRARY = rx.asset("components.jsx", shared=True).importable_path
-#: The npm package components.jsx imports (the Recorder writes the clip's duration into its WebM file with it).
+#: The npm package Recorder.jsx imports (the Recorder writes the clip's duration into its WebM file with it).
 FIX_WEBM_DURATION = "fix-webm-duration@1.0.6"
 
 
 class ReactorProvider(rx.Component):
     """The JS SDK's ``ReactorProvider``: owns the tab's relay peer to the backend (mount once per page)."""
 
-    library = _LIBRARY
+    # Each component's library is its own module: Reflex's shared assets, linked into the app's assets when
+    # reactor_web.ui.frontend is imported (its docstring says how, and why every module is declared there).
+    library = MODULES["ReactorProvider.jsx"]
     tag = "ReactorProvider"
-    # On the provider, which every page using the library mounts: components.jsx imports it for all components.
-    lib_dependencies: list[str] = [FIX_WEBM_DURATION]
 
     answer: rx.Var[str] = field(doc="The backend's answer to the page's relay offer (ReactorState.relay_answer).")
     ice_servers: rx.Var[list[dict[str, Any]]] = field(
@@ -57,7 +56,7 @@ class ReactorProvider(rx.Component):
 class ReactorView(rx.Component):
     """The JS SDK's ``ReactorView``: the model's video, or the status text in its place."""
 
-    library = _LIBRARY
+    library = MODULES["ReactorView.jsx"]
     tag = "ReactorView"
 
     status: rx.Var[str] = field(doc="The session status shown while there is no live video.")
@@ -77,7 +76,7 @@ class ReactorView(rx.Component):
 class WebcamStream(rx.Component):
     """The JS SDK's ``WebcamStream``: asks for the camera, previews it, sends it to the model while publishing."""
 
-    library = _LIBRARY
+    library = MODULES["WebcamStream.jsx"]
     tag = "WebcamStream"
 
     track: rx.Var[str] = field(doc=f'The model\'s video input the camera is sent on (default "{WEBCAM_TRACK}").')
@@ -101,7 +100,7 @@ class Microphone(rx.Component):
     """The microphone (the JS SDK publishes one with ``publish(name, track)``): asks for it, shows its level, sends
     it to a model audio input while publishing."""
 
-    library = _LIBRARY
+    library = MODULES["Microphone.jsx"]
     tag = "Microphone"
 
     track: rx.Var[str] = field(doc=f'The model\'s audio input it is sent on (default "{MICROPHONE_TRACK}").')
@@ -119,8 +118,9 @@ class Microphone(rx.Component):
 class Recorder(rx.Component):
     """A Record button: records the model's video (and audio) in the browser and downloads the clip (WebM)."""
 
-    library = _LIBRARY
+    library = MODULES["Recorder.jsx"]
     tag = "Recorder"
+    lib_dependencies: list[str] = [FIX_WEBM_DURATION]
 
     track: rx.Var[str] = field(doc=f'The model\'s video output to record (default "{MAIN_VIDEO_TRACK}").')
     audio_track: rx.Var[str | None] = field(doc="The model's audio output recorded with it; None: video only.")
