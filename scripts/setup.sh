@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh machine: the Python virtualenv, its packages and reactor-web itself (editable),
-# bun for Reflex (from the npm registry), and with --browser, the Debian packages the browser and cluster tests run.
+# bun for Reflex and ESLint for the frontend (from the npm registry), and with --browser, the Debian packages the
+# browser and cluster tests run.
 # Safe to run again.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -20,6 +21,10 @@ fi
 
 if [ ! -x .tools/node_modules/.bin/bun ]; then
   npm install --prefix .tools --no-audit --no-fund --loglevel=error bun@1.4.4
+fi
+# ESLint and the React hooks rules for the components' JavaScript (package.json, pinned by package-lock.json).
+if [ ! -x node_modules/.bin/eslint ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # coturn: the TURN server the relay-only browser test (tests/e2e_turn) runs on loopback. redis-server and nginx:
